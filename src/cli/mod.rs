@@ -1,0 +1,128 @@
+//! The command line: the same operations as the console, without the screen, for scripts and
+//! cron. Every subcommand listed by `--help` works.
+//!
+//! Exit codes (ARCHITECTURE.md): 0 done; 1 failed (the message says why and what to do);
+//! 2 usage; 3 refused by policy.
+
+mod emulator;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, Parser, Subcommand};
+
+use crate::config::{Config, LoadOptions};
+
+/// grantdesk — the ServiceNow queue beside Okta users and groups, access requests, approvals
+/// and a tamper-evident audit log, in one terminal console.
+#[derive(Debug, Parser)]
+#[command(name = "grantdesk", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/grantdesk/config.toml).
+    #[arg(long, global = true, value_name = "FILE", env = "GRANTDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Named profile from the config file (`[profiles.NAME]`).
+    #[arg(long, global = true, value_name = "NAME", env = "GRANTDESK_PROFILE")]
+    pub profile: Option<String>,
+    /// Store: a SQLite path or a postgres:// URL (default: $XDG_DATA_HOME/grantdesk/grantdesk.db).
+    #[arg(long, global = true, value_name = "PATH|URL", env = "GRANTDESK_DB")]
+    pub db: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the built-in ServiceNow + Okta emulator over the seeded world.
+    Emulator(emulator::EmulatorArgs),
+    /// Print shell completions.
+    Completions {
+        /// Shell to generate completions for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// A refusal by policy (separation of duties, not an approver, read-only mode): exit code 3.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PolicyRefusal(pub String);
+
+/// Global options every command may need.
+pub struct Globals {
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--db`.
+    pub db: Option<String>,
+}
+
+impl Globals {
+    /// Loads the configuration (file, profile, environment), printing its warnings once.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        let mut cfg = Config::load(&LoadOptions { path: self.config.clone(), profile: self.profile.clone() })?;
+        for w in cfg.warnings.drain(..) {
+            eprintln!("{w}");
+        }
+        if let Some(db) = &self.db {
+            cfg.db = Some(db.clone());
+        }
+        Ok(cfg)
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    crate::install_crypto_provider();
+    let globals = Globals { config: cli.config.clone(), profile: cli.profile.clone(), db: cli.db.clone() };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(run(cli.command, globals));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            if e.downcast_ref::<PolicyRefusal>().is_some() { ExitCode::from(3) } else { ExitCode::from(1) }
+        }
+    }
+}
+
+/// An error and its causes on one line, each cause said once.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    crate::domain::text::sanitize_line(&parts.join(": ")).into_owned()
+}
+
+async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitCode> {
+    match command {
+        None => {
+            Cli::command().print_help()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Emulator(args)) => emulator::run(args, &globals).await,
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "grantdesk", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

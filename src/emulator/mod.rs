@@ -1,0 +1,175 @@
+//! The built-in emulator: a faithful, deterministic stand-in for ServiceNow's Table API, Okta's
+//! management API and OIG's access-request API, over one seeded world.
+//!
+//! It shares no wire types or serialisation code with the clients (`crate::servicenow`,
+//! `crate::okta`): each side is written from the reference on its own, so they cannot agree on a
+//! wrong shape. Only `grantdesk emulator`, `grantdesk demo`, the tests and the benchmarks start it.
+
+pub mod okta;
+pub mod servicenow;
+pub mod tls;
+pub mod world;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use anyhow::Context as _;
+use axum::Router;
+
+pub use world::{Scale, WorldSpec};
+
+/// The password every seeded ServiceNow user signs in with (printed by the emulator).
+pub const DEMO_PASSWORD: &str = "demo-password";
+/// The Okta API token the emulator accepts (printed by the emulator).
+pub const DEMO_OKTA_TOKEN: &str = "00demo-okta-api-token-for-the-emulator";
+
+/// How to run the emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorOptions {
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// The world to serve.
+    pub spec: WorldSpec,
+    /// Serve HTTPS with a generated self-signed certificate, written to this folder.
+    pub tls_dir: Option<PathBuf>,
+    /// Okta rate-limit budget override (requests per minute per bucket), if any.
+    pub okta_rate_limit: Option<u32>,
+    /// ServiceNow rate limit (requests per hour per user), if any; none by default.
+    pub servicenow_rate_limit: Option<u32>,
+}
+
+impl EmulatorOptions {
+    /// Loopback on a free port, the demo world, seed 1.
+    pub fn local(scale: Scale, seed: u64) -> Self {
+        EmulatorOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            spec: WorldSpec::new(scale, seed),
+            tls_dir: None,
+            okta_rate_limit: None,
+            servicenow_rate_limit: None,
+        }
+    }
+}
+
+/// State shared by every handler of both services.
+pub struct Shared {
+    /// The world this emulator serves.
+    pub spec: WorldSpec,
+    /// `http(s)://host:port` once listening; links in responses point here.
+    pub base_url: OnceLock<String>,
+    /// The ServiceNow side.
+    pub servicenow: servicenow::ServiceNow,
+    /// The Okta side (management API and OIG).
+    pub okta: okta::Okta,
+}
+
+impl Shared {
+    /// The emulator's own base URL (falls back to loopback before it listens, e.g. in unit tests).
+    pub fn base_url(&self) -> &str {
+        self.base_url.get().map(String::as_str).unwrap_or("http://127.0.0.1")
+    }
+}
+
+/// Builds the world and both services' state.
+pub fn build(opts: &EmulatorOptions) -> Arc<Shared> {
+    let people = world::people::generate(&opts.spec);
+    let servicenow = servicenow::ServiceNow::build(&opts.spec, &people, opts.servicenow_rate_limit);
+    let okta = okta::Okta::build(&opts.spec, &people, opts.okta_rate_limit);
+    Arc::new(Shared { spec: opts.spec, base_url: OnceLock::new(), servicenow, okta })
+}
+
+/// The HTTP routes of both services.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new().merge(servicenow::router(shared.clone())).merge(okta::router(shared))
+}
+
+/// A running emulator.
+pub struct RunningEmulator {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// `http://…` or `https://…`.
+    pub base_url: String,
+    /// PEM of the self-signed certificate when serving HTTPS.
+    pub ca_pem_path: Option<PathBuf>,
+    /// The shared state (tests read the emulator's own data through it).
+    pub shared: Arc<Shared>,
+    handle: axum_server::Handle<SocketAddr>,
+}
+
+impl RunningEmulator {
+    /// The `KEY=value` environment a console needs to talk to this emulator.
+    pub fn environment(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("GRANTDESK_SERVICENOW_URL".to_string(), self.base_url.clone()),
+            ("GRANTDESK_SERVICENOW_USER".to_string(), world::Persona::Dana.user_name().to_string()),
+            ("GRANTDESK_SERVICENOW_PASSWORD".to_string(), DEMO_PASSWORD.to_string()),
+            ("GRANTDESK_OKTA_URL".to_string(), self.base_url.clone()),
+            ("GRANTDESK_OKTA_TOKEN".to_string(), DEMO_OKTA_TOKEN.to_string()),
+        ];
+        if let Some(ca) = &self.ca_pem_path {
+            env.push(("GRANTDESK_CA_BUNDLE".to_string(), ca.display().to_string()));
+        }
+        env
+    }
+
+    /// Stops serving (in-flight requests finish).
+    pub fn shutdown(&self) {
+        self.handle.graceful_shutdown(Some(std::time::Duration::from_secs(1)));
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+/// Builds the world and starts serving it on the current tokio runtime.
+pub async fn start(opts: EmulatorOptions) -> anyhow::Result<RunningEmulator> {
+    let shared = tokio::task::spawn_blocking({
+        let opts = opts.clone();
+        move || build(&opts)
+    })
+    .await
+    .context("building the seeded world")?;
+    start_with(opts, shared).await
+}
+
+/// Starts serving an already built world.
+pub async fn start_with(opts: EmulatorOptions, shared: Arc<Shared>) -> anyhow::Result<RunningEmulator> {
+    let handle: axum_server::Handle<SocketAddr> = axum_server::Handle::new();
+    let app = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let listener = std::net::TcpListener::bind(opts.listen)
+        .with_context(|| format!("cannot listen on {}: is the port in use?", opts.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let (scheme, ca_pem_path) = match &opts.tls_dir {
+        Some(dir) => {
+            let cert = tls::SelfSigned::generate(dir)?;
+            let config =
+                axum_server::tls_rustls::RustlsConfig::from_pem(cert.cert_pem.into_bytes(), cert.key_pem.into_bytes())
+                    .await
+                    .context("loading the generated TLS certificate")?;
+            let server = axum_server::from_tcp_rustls(listener, config)?.handle(handle.clone());
+            tokio::spawn(async move {
+                if let Err(e) = server.serve(app).await {
+                    tracing::error!("emulator (https) stopped: {e}");
+                }
+            });
+            ("https", Some(cert.pem_path))
+        }
+        None => {
+            let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+            tokio::spawn(async move {
+                if let Err(e) = server.serve(app).await {
+                    tracing::error!("emulator (http) stopped: {e}");
+                }
+            });
+            ("http", None)
+        }
+    };
+    let base_url = format!("{scheme}://{addr}");
+    let _ = shared.base_url.set(base_url.clone());
+    Ok(RunningEmulator { addr, base_url, ca_pem_path, shared, handle })
+}

@@ -1,0 +1,1 @@
+//! Orchestration: sync, the outbox worker, fulfilment routes and policy.

@@ -1,0 +1,1 @@
+//! Okta management API, System Log and OIG client.

@@ -1,0 +1,1 @@
+//! ServiceNow client: typed records, encoded-query builder, paging, auth, retries.

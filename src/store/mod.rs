@@ -1,0 +1,1 @@
+//! The local store (sqlx): cache, outbox and the hash-chained audit log.
