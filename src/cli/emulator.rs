@@ -37,6 +37,9 @@ pub struct EmulatorArgs {
     /// ServiceNow rate limit: requests per hour per user (off by default).
     #[arg(long, value_name = "PER_HOUR")]
     pub servicenow_rate_limit: Option<u32>,
+    /// Inject faults, reproducibly under --seed, e.g. `429=5%,5xx=5%,reset=2%,latency=20-200ms`.
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<crate::emulator::faults::FaultSpec>,
 }
 
 pub(super) async fn run(args: EmulatorArgs, _globals: &Globals) -> anyhow::Result<ExitCode> {
@@ -55,6 +58,7 @@ pub(super) async fn run(args: EmulatorArgs, _globals: &Globals) -> anyhow::Resul
         tls_dir,
         okta_rate_limit: args.okta_rate_limit,
         servicenow_rate_limit: args.servicenow_rate_limit,
+        faults: args.faults,
     };
     let running = emulator::start(opts).await.context("starting the emulator")?;
     {
@@ -66,6 +70,13 @@ pub(super) async fn run(args: EmulatorArgs, _globals: &Globals) -> anyhow::Resul
     }
     eprintln!("grantdesk emulator: serving ServiceNow and Okta at {} — Ctrl-C to stop", running.base_url);
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    if let Some(f) = &running.shared.faults {
+        let c = f.counts();
+        eprintln!(
+            "grantdesk emulator: {} requests; injected {} × 429, {} × 5xx, {} resets before and {} after handling, {} delayed",
+            c.requests, c.too_many_requests, c.server_errors, c.resets_before, c.resets_after, c.delayed
+        );
+    }
     running.shutdown();
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 //! `crate::okta`): each side is written from the reference on its own, so they cannot agree on a
 //! wrong shape. Only `grantdesk emulator`, `grantdesk demo`, the tests and the benchmarks start it.
 
+pub mod faults;
 pub mod okta;
 pub mod servicenow;
 pub mod tls;
@@ -37,6 +38,8 @@ pub struct EmulatorOptions {
     pub okta_rate_limit: Option<u32>,
     /// ServiceNow rate limit (requests per hour per user), if any; none by default.
     pub servicenow_rate_limit: Option<u32>,
+    /// Faults to inject (`--faults`), if any.
+    pub faults: Option<faults::FaultSpec>,
 }
 
 impl EmulatorOptions {
@@ -48,6 +51,7 @@ impl EmulatorOptions {
             tls_dir: None,
             okta_rate_limit: None,
             servicenow_rate_limit: None,
+            faults: None,
         }
     }
 }
@@ -62,6 +66,8 @@ pub struct Shared {
     pub servicenow: servicenow::ServiceNow,
     /// The Okta side (management API and OIG).
     pub okta: okta::Okta,
+    /// The fault injector, when `--faults` is set.
+    pub faults: Option<Arc<faults::Faults>>,
 }
 
 impl Shared {
@@ -76,12 +82,26 @@ pub fn build(opts: &EmulatorOptions) -> Arc<Shared> {
     let people = world::people::generate(&opts.spec);
     let servicenow = servicenow::ServiceNow::build(&opts.spec, &people, opts.servicenow_rate_limit);
     let okta = okta::Okta::build(&opts.spec, &people, opts.okta_rate_limit);
-    Arc::new(Shared { spec: opts.spec, base_url: OnceLock::new(), servicenow, okta })
+    let faults = opts.faults.map(|f| Arc::new(faults::Faults::new(f, opts.spec.seed)));
+    Arc::new(Shared { spec: opts.spec, base_url: OnceLock::new(), servicenow, okta, faults })
 }
 
 /// The HTTP routes of both services.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new().merge(servicenow::router(shared.clone())).merge(okta::router(shared))
+    let services = Router::new().merge(servicenow::router(shared.clone())).merge(okta::router(shared.clone()));
+    let services = match &shared.faults {
+        Some(f) => services.layer(axum::middleware::from_fn_with_state(f.clone(), faults::inject)),
+        None => services,
+    };
+    let admin = Router::new().route("/_emulator/stats", axum::routing::get(stats)).with_state(shared);
+    services.merge(admin)
+}
+
+/// Emulator-only statistics (not part of either real API): injected faults so far.
+async fn stats(axum::extract::State(shared): axum::extract::State<Arc<Shared>>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "faults": shared.faults.as_ref().map(|f| f.counts()),
+    }))
 }
 
 /// A running emulator.
