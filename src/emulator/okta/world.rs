@@ -42,13 +42,14 @@ struct Sizes {
     groups: usize,
     orphans: usize,
     history_requests: usize,
+    /// Filler-group memberships per user, in percent.
     filler_per_user: usize,
 }
 
 fn sizes(scale: Scale) -> Sizes {
     match scale {
-        Scale::Demo => Sizes { groups: 80, orphans: 3, history_requests: 24, filler_per_user: 2 },
-        Scale::Large => Sizes { groups: 3000, orphans: 50, history_requests: 400, filler_per_user: 2 },
+        Scale::Demo => Sizes { groups: 80, orphans: 3, history_requests: 24, filler_per_user: 200 },
+        Scale::Large => Sizes { groups: 3000, orphans: 50, history_requests: 400, filler_per_user: 130 },
     }
 }
 
@@ -374,7 +375,8 @@ pub fn build(spec: &WorldSpec, people: &People) -> Built {
         let l = LOCS.iter().position(|l| *l == p.location).unwrap_or(5);
         members[locations[l]].insert(i);
         if groups.len() > filler_start {
-            for _ in 0..sz.filler_per_user {
+            let extra = usize::from(mrng.random_range(0..100usize) < sz.filler_per_user % 100);
+            for _ in 0..sz.filler_per_user / 100 + extra {
                 let g = mrng.random_range(filler_start..groups.len());
                 members[g].insert(i);
             }
