@@ -257,9 +257,13 @@ impl LogQuery {
         if let Some(t) = self.since {
             q.append_pair("since", &okta_time(t));
         }
-        // Without `until` an ascending query would be a polling query with no end.
-        let until = self.until.unwrap_or_else(Utc::now);
-        q.append_pair("until", &okta_time(until));
+        // Without `until` an ascending query would be a polling query with no end; a descending
+        // one ends at Okta's "now" by itself (and so sees events of this very millisecond).
+        match self.until {
+            Some(t) => q.append_pair("until", &okta_time(t)),
+            None if !self.newest_first => q.append_pair("until", &okta_time(Utc::now() + chrono::Duration::seconds(1))),
+            None => &mut q,
+        };
         if let Some(f) = &self.filter {
             q.append_pair("filter", f);
         }

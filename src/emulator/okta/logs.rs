@@ -207,7 +207,8 @@ pub async fn list(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) -> A
         return Ok(with_links(json_response(StatusCode::OK, &Value::Array(body)), &links));
     }
 
-    let until = until.unwrap_or(now_ms);
+    // "Now" includes this very millisecond.
+    let until = until.unwrap_or(now_ms + 1);
     let mut matched: Vec<&LogEvent> =
         s.logs.iter().filter(|e| e.published_ms >= since && e.published_ms < until).filter(|e| keep(e)).collect();
     matched.sort_by_key(|e| (e.published_ms, e.seq));
