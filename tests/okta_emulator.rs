@@ -25,7 +25,17 @@ async fn get(emu: &RunningEmulator, path: &str) -> reqwest::Response {
 }
 
 fn links(r: &reqwest::Response) -> Vec<String> {
-    r.headers().get_all("link").iter().map(|v| v.to_str().unwrap().to_string()).collect()
+    r.headers()
+        .get_all("link")
+        .iter()
+        .flat_map(|v| {
+            v.to_str()
+                .unwrap()
+                .split(", <")
+                .map(|l| if l.starts_with('<') { l.to_string() } else { format!("<{l}") })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn assert_okta_headers(r: &reqwest::Response) {

@@ -125,12 +125,15 @@ pub fn json_response(status: StatusCode, v: &Value) -> Response {
     r
 }
 
-/// A JSON response with `Link` headers (`(url, rel)`), one header per link as Okta sends them.
+/// A JSON response with a `Link` header (`(url, rel)` pairs). Okta has sent both one header per
+/// link and one comma-joined header; the joined form is the one every SDK parser reads (the
+/// Python SDK looks at a single `Link` value).
 pub fn with_links(mut r: Response, links: &[(String, &str)]) -> Response {
-    for (url, rel) in links {
-        if let Ok(v) = HeaderValue::from_str(&format!("<{url}>; rel=\"{rel}\"")) {
-            r.headers_mut().append(header::LINK, v);
-        }
+    let joined: Vec<String> = links.iter().map(|(url, rel)| format!("<{url}>; rel=\"{rel}\"")).collect();
+    if !joined.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&joined.join(", "))
+    {
+        r.headers_mut().insert(header::LINK, v);
     }
     r
 }
@@ -371,7 +374,8 @@ fn authenticate(
         Box::new(r)
     };
     let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if let Some(token) = auth.strip_prefix("SSWS ") {
+    // Okta's Python SDK 3.4 sends `SSWS<token>` without the space; Okta accepts both.
+    if let Some(token) = auth.strip_prefix("SSWS") {
         if token.trim() == crate::emulator::DEMO_OKTA_TOKEN {
             return Ok(Caller::Token { user: okta.state().token_owner() });
         }
