@@ -5,6 +5,7 @@
 //! 2 usage; 3 refused by policy.
 
 mod emulator;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve the built-in ServiceNow + Okta emulator over the seeded world.
     Emulator(emulator::EmulatorArgs),
+    /// List Okta users (all, or matching an Okta search expression).
+    Users(users::UsersArgs),
+    /// Show one Okta user: profile, status, groups, apps and recent System Log events.
+    User(users::UserArgs),
     /// Print shell completions.
     Completions {
         /// Shell to generate completions for.
@@ -120,6 +125,8 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Emulator(args)) => emulator::run(args, &globals).await,
+        Some(Command::Users(args)) => users::run_users(args, &globals).await,
+        Some(Command::User(args)) => users::run_user(args, &globals).await,
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "grantdesk", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
