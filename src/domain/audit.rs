@@ -578,6 +578,22 @@ impl ChainVerifier {
         }
         // The link to the previous record is broken.
         if expected > 1 && Some(record.prev_hash) == self.before_prev {
+            // Two records claim the same predecessor. The genuine one hashes correctly at its
+            // place (or one place earlier, if the later records were renumbered to make room).
+            let genuine = record.compute_hash() == record.hash
+                || (record.seq > 1 && record.compute_hash_at(record.seq - 1) == record.hash);
+            if !genuine {
+                return brk(
+                    record.seq,
+                    BreakKind::Inserted,
+                    format!(
+                        "event {} was inserted: it claims to follow event {} like event {last_good} does, \
+                         and its hash does not match its contents",
+                        record.seq,
+                        last_good.saturating_sub(1)
+                    ),
+                );
+            }
             return brk(
                 last_good,
                 BreakKind::Inserted,
@@ -949,6 +965,17 @@ mod tests {
         let mut f = forged.clone();
         f.prev_hash = ChainHash([1; 32]);
         f.hash = ChainHash([2; 32]);
+        records.insert(3, f);
+        for r in &mut records[4..] {
+            r.seq += 1;
+        }
+        let b = verify_records(&records, None).unwrap_err();
+        assert_eq!((b.seq, b.kind), (4, BreakKind::Inserted), "{b}");
+        // A copy of an earlier record (same link, same hash, edited contents).
+        let mut records = base.clone();
+        let mut f = base[2].clone();
+        f.operator = "mallory".into();
+        f.seq = 4;
         records.insert(3, f);
         for r in &mut records[4..] {
             r.seq += 1;
