@@ -464,6 +464,14 @@ impl ChainVerifier {
         }
     }
 
+    /// A verifier for a segment of the log starting at `start_seq` whose first record links to
+    /// `first_prev`. Verifying segments in parallel is sound because every record stores its
+    /// predecessor's hash: the caller checks that each segment's `first_prev` is the previous
+    /// segment's last hash.
+    pub fn for_segment(start_seq: u64, first_prev: ChainHash) -> Self {
+        ChainVerifier { next_seq: start_seq, prev: first_prev, ..ChainVerifier::new() }
+    }
+
     /// Also require that the log still contains `checkpoint` (a head recorded earlier elsewhere).
     pub fn with_checkpoint(mut self, checkpoint: Checkpoint) -> Self {
         self.checkpoint = Some(checkpoint);
