@@ -1,6 +1,7 @@
 //! Plain types and rules, no I/O: tickets, identities, and (in later modules) the catalog,
 //! access requests, approval policy and audit events. Nothing here imports another module of ours.
 
+pub mod audit;
 pub mod catalog;
 pub mod identity;
 pub mod request;
