@@ -4,6 +4,7 @@
 //! Exit codes (ARCHITECTURE.md): 0 done; 1 failed (the message says why and what to do);
 //! 2 usage; 3 refused by policy.
 
+mod console_preview;
 mod emulator;
 
 use std::path::PathBuf;
@@ -36,6 +37,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the built-in ServiceNow + Okta emulator over the seeded world.
     Emulator(emulator::EmulatorArgs),
+    /// The console over generated fixture data (development preview; goes when `demo` lands).
+    #[command(hide = true)]
+    ConsolePreview(console_preview::PreviewArgs),
     /// Print shell completions.
     Completions {
         /// Shell to generate completions for.
@@ -120,6 +124,7 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Emulator(args)) => emulator::run(args, &globals).await,
+        Some(Command::ConsolePreview(args)) => console_preview::run(args, &globals).await,
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "grantdesk", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -1,7 +1,8 @@
 //! The `/` fuzzy filter (nucleo-matcher, fzf syntax: `'exact`, `^prefix`, `suffix$`, `!not`,
 //! space-separated terms must all match).
 //!
-//! Typing narrows: when the new query extends the previous one, only the previous matches are
+//! Each term must match within one column (a caller's name, a summary…), never spread across
+//! columns, so `riley` finds Riley and not "Rossi … Security". Typing narrows: when the new query extends the previous one, only the previous matches are
 //! searched again, and each step is kept so Backspace is instant. Matches keep the list's own
 //! order (the operator chose the sort); the filter only hides what does not match.
 
@@ -13,7 +14,11 @@ use nucleo_matcher::{Matcher, Utf32Str, Utf32String};
 /// A list's searchable texts, its display order, and the matches of the current query.
 #[derive(Debug, Clone, Default)]
 pub struct FuzzyList {
+    /// Per item, its columns joined by spaces (one allocation per item).
     haystacks: Vec<Utf32String>,
+    /// Per item, `fields + 1` char offsets into its haystack: column `c` is `[b[c], b[c+1] - 1)`.
+    bounds: Vec<u32>,
+    fields: usize,
     order: Vec<u32>,
     query: String,
     /// Matches of each query typed so far that the current one extends; last is current.
@@ -21,9 +26,47 @@ pub struct FuzzyList {
 }
 
 impl FuzzyList {
-    /// A list of `haystacks` (one per item) shown in `order` (item indices).
-    pub fn new(haystacks: Vec<Utf32String>, order: Vec<u32>) -> FuzzyList {
-        FuzzyList { haystacks, order, query: String::new(), steps: Vec::new() }
+    /// A list whose items have `fields` searchable columns each (`columns` yields them item by
+    /// item, `fields` at a time), shown in `order` (item indices).
+    pub fn new<S: AsRef<str>>(fields: usize, columns: impl IntoIterator<Item = S>, order: Vec<u32>) -> FuzzyList {
+        let fields = fields.max(1);
+        let mut haystacks = Vec::with_capacity(order.len());
+        let mut bounds = Vec::with_capacity(order.len() * (fields + 1));
+        let mut joined = String::new();
+        let mut offsets = Vec::with_capacity(fields + 1);
+        let mut chars = 0u32;
+        for (i, col) in columns.into_iter().enumerate() {
+            let col = col.as_ref();
+            if i % fields == 0 {
+                joined.clear();
+                offsets.clear();
+                chars = 0;
+            }
+            offsets.push(chars);
+            joined.push_str(col);
+            joined.push(' ');
+            chars += col.chars().count() as u32 + 1;
+            if i % fields == fields - 1 {
+                offsets.push(chars);
+                bounds.extend_from_slice(&offsets);
+                haystacks.push(Utf32String::from(joined.as_str()));
+            }
+        }
+        FuzzyList { haystacks, bounds, fields, order, query: String::new(), steps: Vec::new() }
+    }
+
+    /// Whether item `i` matches: every positive term within some column, no negative term in any.
+    fn matches(&self, i: usize, pattern: &Pattern, matcher: &mut Matcher) -> bool {
+        let hay = &self.haystacks[i];
+        let b = &self.bounds[i * (self.fields + 1)..(i + 1) * (self.fields + 1)];
+        pattern.atoms.iter().all(|atom| {
+            let mut cols = (0..self.fields).map(|c| hay.slice_u32(b[c]..b[c + 1] - 1));
+            if atom.negative {
+                cols.all(|col| atom.score(col, matcher).is_some())
+            } else {
+                cols.any(|col| atom.score(col, matcher).is_some())
+            }
+        })
     }
 
     /// Item indices to show, in order.
@@ -67,11 +110,7 @@ impl FuzzyList {
         }
         let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
         let base = self.steps.last().map_or(&self.order, |(_, v)| v);
-        let hits: Vec<u32> = base
-            .iter()
-            .copied()
-            .filter(|&i| pattern.score(self.haystacks[i as usize].slice(..), matcher).is_some())
-            .collect();
+        let hits: Vec<u32> = base.iter().copied().filter(|&i| self.matches(i as usize, &pattern, matcher)).collect();
         self.steps.push((query.to_string(), hits));
     }
 }
@@ -133,7 +172,7 @@ mod tests {
     use super::*;
 
     fn list(items: &[&str]) -> FuzzyList {
-        FuzzyList::new(items.iter().map(|s| Utf32String::from(*s)).collect(), (0..items.len() as u32).collect())
+        FuzzyList::new(1, items.iter().copied(), (0..items.len() as u32).collect())
     }
 
     #[test]
@@ -170,14 +209,29 @@ mod tests {
     #[test]
     fn matches_keep_the_list_order() {
         let mut m = Matcher::default();
-        let mut l = FuzzyList::new(
-            ["zzz vpn", "vpn", "a vpn b"].iter().map(|s| Utf32String::from(*s)).collect(),
-            vec![2, 0, 1],
-        );
+        let mut l = FuzzyList::new(1, ["zzz vpn", "vpn", "a vpn b"], vec![2, 0, 1]);
         l.set_query("vpn", &mut m);
         assert_eq!(l.visible(), &[2, 0, 1]);
         l.set_order(vec![1, 0, 2], &mut m);
         assert_eq!(l.visible(), &[1, 0, 2]);
+    }
+
+    #[test]
+    fn a_term_matches_within_one_column_only() {
+        let mut m = Matcher::default();
+        let mut l = FuzzyList::new(
+            3,
+            ["INC1", "Zoe Rossi", "Sam Security", "INC2", "Riley Requester", "Dana Desk"],
+            vec![0, 1],
+        );
+        l.set_query("riley", &mut m);
+        assert_eq!(l.visible(), &[1]);
+        l.set_query("riley dana", &mut m);
+        assert_eq!(l.visible(), &[1]);
+        l.set_query("riley !dana", &mut m);
+        assert_eq!(l.visible(), &[] as &[u32]);
+        l.set_query("sec", &mut m);
+        assert_eq!(l.visible(), &[0]);
     }
 
     #[test]

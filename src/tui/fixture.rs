@@ -246,7 +246,7 @@ impl FixtureData {
 
         let mut rows = Vec::with_capacity(tickets);
         let mut resolved_at = Vec::with_capacity(tickets);
-        let window = 42 * 24 * 60;
+        let window: i32 = 42 * 24 * 60;
         for i in 0..tickets {
             let kind = if i % 5 == 4 { TicketKind::RequestedItem } else { TicketKind::Incident };
             let prefix = if kind == TicketKind::Incident { "INC" } else { "RITM" };
@@ -260,7 +260,9 @@ impl FixtureData {
                 short_owned = format!("Access request: {access_target} for {}", caller.first_name);
                 short = &short_owned;
             }
-            let opened_at = now - Span::minutes(rng.random_range(10..window));
+            // Most open work is recent; old tickets are mostly closed (squared skew toward now).
+            let u: f64 = rng.random_range(0.0..1.0);
+            let opened_at = now - Span::minutes(10 + (u * u * f64::from(window)) as i64);
             let priority: u8 = match rng.random_range(0..100) {
                 0..=3 => 1,
                 4..=19 => 2,
@@ -268,10 +270,10 @@ impl FixtureData {
                 65..=89 => 4,
                 _ => 5,
             };
-            let sla_hours = [0, 4, 8, 72, 120, 240][usize::from(priority)];
+            let sla_hours = [0, 8, 24, 120, 240, 480][usize::from(priority)];
             let sla_due = Some(opened_at + Span::hours(sla_hours));
             let age_days = (now - opened_at).num_days();
-            let active = rng.random_range(0..100) < if age_days < 7 { 80 } else { 25 };
+            let active = rng.random_range(0..100) < if age_days < 3 { 85 } else if age_days < 10 { 40 } else { 8 };
             let state = if active {
                 ["New", "In Progress", "In Progress", "On Hold"][rng.random_range(0..4)]
             } else {

@@ -384,11 +384,10 @@ impl Keymap {
         self.specs.iter().position(|s| s.context == context && s.name == name).is_some_and(|i| !self.keys[i].is_empty())
     }
 
-    /// The keys of a command, joined for display (`j/down`), or `None` when unbound.
+    /// The first key of a command, for hints (`enter`), or `None` when unbound.
     pub fn keys_of(&self, context: Context, name: &str) -> Option<String> {
         let i = self.specs.iter().position(|s| s.context == context && s.name == name)?;
-        let keys = &self.keys[i];
-        (!keys.is_empty()).then(|| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join("/"))
+        self.keys[i].first().map(|k| k.to_string())
     }
 
     /// Help for a chain of contexts: per context, (keys, description) of each bound command.

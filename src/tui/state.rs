@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
-use nucleo_matcher::{Matcher, Utf32String};
+use nucleo_matcher::Matcher;
 use tui_input::Input;
 
 use crate::domain::JournalKind;
@@ -194,19 +194,20 @@ impl QueueState {
         }
     }
 
-    /// The text the filter searches for a row: what the table shows.
-    pub fn haystack(row: &QueueRow) -> Utf32String {
-        let text = format!(
-            "{} {} {} {} {} {} {}",
-            row.number,
-            row.state,
-            row.caller,
-            row.caller_login,
-            row.assignment_group,
-            row.assigned_to,
-            row.short_description
-        );
-        Utf32String::from(sanitize_line(&text).as_ref())
+    /// Columns the filter searches, per row: what the table shows (and the caller's login).
+    pub const FILTER_COLUMNS: usize = 7;
+
+    /// The filter's columns of a row, as displayed (sanitised).
+    pub fn filter_columns(row: &QueueRow) -> [std::borrow::Cow<'_, str>; 7] {
+        [
+            sanitize_line(&row.number),
+            sanitize_line(&row.state),
+            sanitize_line(&row.caller),
+            sanitize_line(&row.caller_login),
+            sanitize_line(&row.assignment_group),
+            sanitize_line(&row.assigned_to),
+            sanitize_line(&row.short_description),
+        ]
     }
 
     /// The row at a position of the shown (sorted, filtered) list.

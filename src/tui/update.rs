@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use nucleo_matcher::Utf32String;
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
@@ -21,7 +20,7 @@ use crate::tui::filter::FuzzyList;
 use crate::tui::keymap::KeyChord;
 use crate::tui::layout;
 use crate::tui::state::{
-    Confirm, ConfirmFocus, GroupScreen, Level, ListCursor, Notification, Pending, Popup, Prompt, PromptKind,
+    Confirm, ConfirmFocus, GroupScreen, QueueState, Level, ListCursor, Notification, Pending, Popup, Prompt, PromptKind,
     ResolveField, ResolveForm, Screen, SortKey, State, TicketPane, TicketScreen, UserPane, UserScreen,
 };
 
@@ -336,18 +335,11 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
                 fx.render = false;
                 return;
             }
-            let haystacks = rows
-                .iter()
-                .map(|r| {
-                    let text = format!(
-                        "{} {} {} {} {} {} {}",
-                        r.seq, r.operator, r.action, r.subject, r.object, r.ticket, r.outcome
-                    );
-                    Utf32String::from(sanitize_line(&text).as_ref())
-                })
-                .collect();
+            let columns = rows.iter().flat_map(|r| {
+                [&r.operator, &r.action, &r.subject, &r.object, &r.ticket, &r.outcome].map(|c| sanitize_line(c))
+            });
             let query = state.audit.list.query().to_string();
-            state.audit.list = FuzzyList::new(haystacks, (0..rows.len() as u32).collect());
+            state.audit.list = FuzzyList::new(6, columns, (0..rows.len() as u32).collect());
             state.audit.list.set_query(&query, &mut state.matcher);
             state.audit.rows = rows;
             state.audit.loading = false;
@@ -517,11 +509,11 @@ fn refresh(state: &mut State, fx: &mut Effects) {
 
 fn set_queue_rows(state: &mut State, rows: Vec<QueueRow>) {
     let selected = state.queue.selected().map(|r| r.sys_id.clone());
-    let haystacks = rows.iter().map(crate::tui::state::QueueState::haystack).collect();
     state.queue.rows = rows;
     let order = state.queue.sorted_order();
     let query = state.queue.list.query().to_string();
-    state.queue.list = FuzzyList::new(haystacks, order);
+    let columns = state.queue.rows.iter().flat_map(QueueState::filter_columns);
+    state.queue.list = FuzzyList::new(QueueState::FILTER_COLUMNS, columns, order);
     state.queue.list.set_query(&query, &mut state.matcher);
     reselect(state, selected);
 }
@@ -548,16 +540,11 @@ fn reselect(state: &mut State, sys_id: Option<String>) {
 
 fn rebuild_members(state: &mut State, screen: &mut GroupScreen) {
     let Some(detail) = state.groups.get(&screen.name).and_then(|g| g.data.as_ref()) else { return };
-    let haystacks = detail
-        .members
-        .iter()
-        .map(|u| {
-            let text = format!("{} {} {} {} {}", u.first_name, u.last_name, u.login, u.status, u.department);
-            Utf32String::from(sanitize_line(&text).as_ref())
-        })
-        .collect();
+    let columns = detail.members.iter().flat_map(|u| {
+        [sanitize_line(&u.login).into_owned(), sanitize_line(&u.display_name()).into_owned(), u.status.to_string(), sanitize_line(&u.department).into_owned()]
+    });
     let query = screen.members.query().to_string();
-    screen.members = FuzzyList::new(haystacks, (0..detail.members.len() as u32).collect());
+    screen.members = FuzzyList::new(4, columns, (0..detail.members.len() as u32).collect());
     screen.members.set_query(&query, &mut state.matcher);
     let len = screen.members.visible().len();
     let page = usize::from(layout::group(state.chrome().body).members.height.saturating_sub(3)).max(1);

@@ -403,8 +403,7 @@ impl Widget for StatusLineView<'_> {
         let mut spans = Vec::new();
         let mut used = 0usize;
         for (ctx, name) in hints_for(s.screen()) {
-            let Some(keys) = s.keymap.keys_of(*ctx, name) else { continue };
-            let key = keys.split('/').next().unwrap_or_default().to_string();
+            let Some(key) = s.keymap.keys_of(*ctx, name) else { continue };
             let label = hint_label(*ctx, name);
             let w = key.chars().count() + label.len() + 3;
             if used + w > usize::from(area.width) {
