@@ -4,6 +4,7 @@
 //! Exit codes (ARCHITECTURE.md): 0 done; 1 failed (the message says why and what to do);
 //! 2 usage; 3 refused by policy.
 
+mod console_preview;
 mod emulator;
 mod users;
 
@@ -41,6 +42,9 @@ pub enum Command {
     Users(users::UsersArgs),
     /// Show one Okta user: profile, status, groups, apps and recent System Log events.
     User(users::UserArgs),
+    /// The console over generated fixture data (development preview; goes when `demo` lands).
+    #[command(hide = true)]
+    ConsolePreview(console_preview::PreviewArgs),
     /// Print shell completions.
     Completions {
         /// Shell to generate completions for.
@@ -127,6 +131,7 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
         Some(Command::Emulator(args)) => emulator::run(args, &globals).await,
         Some(Command::Users(args)) => users::run_users(args, &globals).await,
         Some(Command::User(args)) => users::run_user(args, &globals).await,
+        Some(Command::ConsolePreview(args)) => console_preview::run(args, &globals).await,
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "grantdesk", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -1,1 +1,102 @@
-//! The full-screen console (ratatui).
+//! The full-screen console (ratatui + crossterm).
+//!
+//! Shape (gitui/television/yazi, see the design's STYLE.md):
+//! - [`action::Action`] is everything that can happen; [`update::update`] is the only code that
+//!   changes the [`state::State`], and it is pure: it returns [`effect::Effect`]s instead of
+//!   doing I/O.
+//! - [`view::render`] draws a frame from `&State` and never changes it.
+//! - [`run`] owns the terminal and the loop: it turns terminal events into actions, hands effects
+//!   to the caller's [`EffectHandler`] on tokio tasks, feeds their answers back, and draws only
+//!   when something changed, at most every 10 ms, each frame wrapped in synchronized output.
+//! - [`effect`] is the contract with the rest of grantdesk; [`fixture`] is an in-memory handler
+//!   over generated data for tests, benchmarks and the hidden `console-preview` command — a
+//!   fixture, not the product.
+
+pub mod action;
+pub mod commandline;
+pub mod editor;
+pub mod effect;
+pub mod filter;
+pub mod fixture;
+pub mod keymap;
+pub mod layout;
+pub mod state;
+mod terminal;
+pub mod theme;
+pub mod update;
+pub mod view;
+
+use std::path::PathBuf;
+
+pub use action::Action;
+pub use effect::{Command, Effect, EffectHandler, Reply, SavedView};
+pub use state::State;
+pub use terminal::run;
+pub use theme::ColorDepth;
+pub use update::{Effects, update};
+
+/// Close codes offered when resolving, per the reference (current ServiceNow releases); an
+/// instance with its own list sets [`ConsoleConfig::close_codes`].
+pub const DEFAULT_CLOSE_CODES: &[&str] = &[
+    "Solution provided",
+    "Workaround provided",
+    "Resolved by caller",
+    "User error",
+    "Known error",
+    "Duplicate",
+    "Resolved by change",
+    "Resolved by problem",
+];
+
+/// How the console starts.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// The operator's ServiceNow user name (`dana.desk`), shown in the header and used for "me".
+    pub operator: String,
+    /// What the console is connected to, for the header (`acme.service-now.com`, `demo`).
+    pub instance: String,
+    /// Refuse every change and show a permanent banner.
+    pub read_only: bool,
+    /// Capture the mouse (scroll, click to select). Off by default: it breaks terminal selection.
+    pub mouse: bool,
+    /// Theme name (`--theme`, `GRANTDESK_THEME`, config); `NO_COLOR` overrides with `mono`.
+    pub theme: Option<String>,
+    /// Folder of user themes (`*.toml`), which may replace built-in ones.
+    pub themes_dir: Option<PathBuf>,
+    /// The config's `[keys]` table.
+    pub keys: Option<toml::Table>,
+    /// Colours the terminal shows (detected from the environment by [`ConsoleConfig::new`]).
+    pub color_depth: ColorDepth,
+    /// The saved view the queue opens on.
+    pub initial_view: SavedView,
+    /// Close codes offered by the resolve form.
+    pub close_codes: Vec<String>,
+}
+
+impl ConsoleConfig {
+    /// Defaults for an operator, with colours detected from the environment and user themes from
+    /// `$XDG_CONFIG_HOME/grantdesk/themes`.
+    pub fn new(operator: &str, instance: &str) -> ConsoleConfig {
+        let themes_dir = crate::config::default_path().and_then(|p| p.parent().map(|d| d.join("themes")));
+        ConsoleConfig {
+            operator: operator.to_string(),
+            instance: instance.to_string(),
+            read_only: false,
+            mouse: false,
+            theme: None,
+            themes_dir,
+            keys: None,
+            color_depth: ColorDepth::detect(|k| std::env::var(k).ok()),
+            initial_view: SavedView::MyOpen,
+            close_codes: DEFAULT_CLOSE_CODES.iter().map(|s| (*s).to_string()).collect(),
+        }
+    }
+
+    /// Takes theme, read-only mode and `[keys]` from the loaded configuration.
+    pub fn with_config(mut self, config: &crate::config::Config) -> ConsoleConfig {
+        self.theme = config.theme.clone().or(self.theme);
+        self.read_only |= config.read_only;
+        self.keys = config.keys.clone();
+        self
+    }
+}
