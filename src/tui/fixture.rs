@@ -273,7 +273,14 @@ impl FixtureData {
             let sla_hours = [0, 8, 24, 120, 240, 480][usize::from(priority)];
             let sla_due = Some(opened_at + Span::hours(sla_hours));
             let age_days = (now - opened_at).num_days();
-            let active = rng.random_range(0..100) < if age_days < 3 { 85 } else if age_days < 10 { 40 } else { 8 };
+            let active = rng.random_range(0..100)
+                < if age_days < 3 {
+                    85
+                } else if age_days < 10 {
+                    40
+                } else {
+                    8
+                };
             let state = if active {
                 ["New", "In Progress", "In Progress", "On Hold"][rng.random_range(0..4)]
             } else {
