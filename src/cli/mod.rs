@@ -5,6 +5,7 @@
 //! 2 usage; 3 refused by policy.
 
 mod emulator;
+mod tickets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the built-in ServiceNow + Okta emulator over the seeded world.
     Emulator(emulator::EmulatorArgs),
+    /// List tickets from the configured ServiceNow instance.
+    Tickets(tickets::TicketsArgs),
     /// Print shell completions.
     Completions {
         /// Shell to generate completions for.
@@ -120,6 +123,7 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Emulator(args)) => emulator::run(args, &globals).await,
+        Some(Command::Tickets(args)) => tickets::run(args, &globals).await,
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "grantdesk", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
