@@ -167,6 +167,26 @@ fn transport_cause(e: &reqwest::Error, timeout: Duration) -> (String, bool) {
     (crate::domain::text::sanitize_line(&text).into_owned(), tls)
 }
 
+impl ServiceNowError {
+    /// The error a non-2xx answer stands for, read from ServiceNow's error body
+    /// (`{"error":{"message","detail"},"status":"failure"}`).
+    pub fn from_response(status: u16, method: &str, path: &str, body: &str) -> ServiceNowError {
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (message, detail) = error_parts(body, code);
+        if status == 429 {
+            return ServiceNowError::RateLimited {
+                status,
+                method: method.into(),
+                path: path.into(),
+                message,
+                detail,
+                retry_after: None,
+            };
+        }
+        ServiceNowError::Api { status, method: method.into(), path: path.into(), message, detail }
+    }
+}
+
 fn error_parts(body: &str, status: StatusCode) -> (String, String) {
     let fallback = || status.canonical_reason().unwrap_or("error").to_string();
     let Ok(v) = serde_json::from_str::<Value>(body) else { return (fallback(), String::new()) };
@@ -354,21 +374,11 @@ impl ServiceNowClient {
                 reason: crate::domain::text::sanitize_line(&reason).into_owned(),
             });
         }
-        #[derive(serde::Deserialize)]
-        struct TokenBody {
-            access_token: String,
-            refresh_token: Option<String>,
-            expires_in: Option<f64>,
-        }
-        let t: TokenBody = serde_json::from_str(&body).map_err(|e| ServiceNowError::Decode {
-            method: "POST".into(),
-            path: "/oauth_token.do".into(),
-            problem: format!("no access_token in the token response ({e})"),
-        })?;
+        let t = TokenResponse::parse(&body)?;
         let lifetime = Duration::from_secs_f64(t.expires_in.unwrap_or(1799.0).max(0.0));
         Ok(Token {
-            access: Secret::new(t.access_token),
-            refresh: t.refresh_token.map(Secret::new).or_else(|| refresh.cloned()),
+            access: t.access_token,
+            refresh: t.refresh_token.or_else(|| refresh.cloned()),
             expires_at: Instant::now() + lifetime,
         })
     }
@@ -603,6 +613,19 @@ impl ServiceNowClient {
         self.send(Method::DELETE, &["api", "now", "table", table, sys_id], &[], None).await.map(|_| ())
     }
 
+    /// Counts of the records of `table` matching `query`, grouped by `field` (Aggregate API
+    /// with `sysparm_group_by`): one row per value, with its display value.
+    pub async fn count_by(&self, table: &str, query: &Query, field: &str) -> Result<Vec<super::record::StatsRow>> {
+        let params = [
+            ("sysparm_count", "true".to_string()),
+            ("sysparm_query", query.encode()?),
+            ("sysparm_group_by", field.to_string()),
+            ("sysparm_display_value", "all".to_string()),
+        ];
+        let reply = self.send(Method::GET, &["api", "now", "stats", table], &params, None).await?;
+        self.decode("GET", &format!("/api/now/stats/{table}"), &reply.body)
+    }
+
     /// How many records of `table` match `query` (Aggregate API).
     pub async fn count(&self, table: &str, query: &Query) -> Result<u64> {
         let params = [("sysparm_count", "true".to_string()), ("sysparm_query", query.encode()?)];
@@ -615,6 +638,57 @@ impl ServiceNowClient {
             path,
             problem: "no stats.count in the result".into(),
         })
+    }
+}
+
+/// What `/oauth_token.do` answers: the tokens (never printed) and their lifetime.
+#[derive(serde::Deserialize)]
+pub struct TokenResponse {
+    #[serde(deserialize_with = "secret")]
+    access_token: Secret,
+    #[serde(default, deserialize_with = "optional_secret")]
+    refresh_token: Option<Secret>,
+    /// Seconds the access token lives (1799 on a stock instance).
+    pub expires_in: Option<f64>,
+    /// Granted scope (`useraccount`).
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// `Bearer`.
+    #[serde(default)]
+    pub token_type: Option<String>,
+}
+
+fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Secret, D::Error> {
+    <String as serde::Deserialize>::deserialize(d).map(Secret::new)
+}
+
+fn optional_secret<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Secret>, D::Error> {
+    <Option<String> as serde::Deserialize>::deserialize(d).map(|o| o.map(Secret::new))
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .finish()
+    }
+}
+
+impl TokenResponse {
+    /// Reads a token response body.
+    pub fn parse(body: &str) -> Result<TokenResponse> {
+        serde_json::from_str(body).map_err(|e| ServiceNowError::Decode {
+            method: "POST".into(),
+            path: "/oauth_token.do".into(),
+            problem: format!("not a token response ({e})"),
+        })
+    }
+
+    /// Whether a refresh token came with it.
+    pub fn has_refresh_token(&self) -> bool {
+        self.refresh_token.is_some()
     }
 }
 
@@ -667,6 +741,62 @@ impl BatchRequest {
     }
 }
 
+impl BatchRequest {
+    /// The request as the Batch API documents it (`id`, `method`, `url`, `headers`, base64
+    /// `body`, `exclude_response_headers`).
+    pub fn wire(&self) -> Value {
+        use base64::Engine as _;
+        let mut item = serde_json::json!({
+            "id": self.id,
+            "method": self.method,
+            "url": self.url,
+            "headers": [
+                {"name": "Content-Type", "value": "application/json"},
+                {"name": "Accept", "value": "application/json"},
+            ],
+            "exclude_response_headers": true,
+        });
+        if let Some(b) = &self.body {
+            item["body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(b.to_string()));
+        }
+        item
+    }
+}
+
+/// Reads a Batch API answer: its `batch_request_id` and the serviced requests (bodies decoded
+/// from base64; a body that does not decode is kept empty).
+pub fn parse_batch_response(body: &str) -> Result<(String, Vec<BatchReply>)> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let v: Value = serde_json::from_str(body).map_err(|e| ServiceNowError::Decode {
+        method: "POST".into(),
+        path: "/api/now/v1/batch".into(),
+        problem: e.to_string(),
+    })?;
+    let text = |x: &Value| match x {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let replies = v["serviced_requests"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    let raw: String = s["body"].as_str().unwrap_or("").chars().filter(|c| !c.is_whitespace()).collect();
+                    let body = b64.decode(&raw).unwrap_or_default();
+                    BatchReply {
+                        id: text(&s["id"]),
+                        status: s["status_code"].as_u64().unwrap_or(0) as u16,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((text(&v["batch_request_id"]), replies))
+}
+
 /// The answer to one [`BatchRequest`].
 #[derive(Debug, Clone)]
 pub struct BatchReply {
@@ -700,51 +830,20 @@ impl ServiceNowClient {
     /// Sends several requests in one Batch API call (`POST /api/now/v1/batch`), re-sending any
     /// the instance left unserviced (size or time limits) up to twice more.
     pub async fn batch(&self, requests: &[BatchRequest]) -> Result<Vec<BatchReply>> {
-        use base64::Engine as _;
-        let b64 = base64::engine::general_purpose::STANDARD;
         let mut pending: Vec<&BatchRequest> = requests.iter().collect();
         let mut replies = Vec::with_capacity(requests.len());
         for round in 0..3u32 {
             if pending.is_empty() {
                 break;
             }
-            let items: Vec<Value> = pending
-                .iter()
-                .map(|r| {
-                    let mut item = serde_json::json!({
-                        "id": r.id,
-                        "method": r.method,
-                        "url": r.url,
-                        "headers": [
-                            {"name": "Content-Type", "value": "application/json"},
-                            {"name": "Accept", "value": "application/json"},
-                        ],
-                        "exclude_response_headers": true,
-                    });
-                    if let Some(b) = &r.body {
-                        item["body"] = Value::String(b64.encode(b.to_string()));
-                    }
-                    item
-                })
-                .collect();
+            let items: Vec<Value> = pending.iter().map(|r| r.wire()).collect();
             let batch_id = format!("grantdesk-{round}");
             let body = serde_json::json!({"batch_request_id": batch_id, "rest_requests": items});
             let reply = self.send(Method::POST, &["api", "now", "v1", "batch"], &[], Some(&body)).await?;
-            let v: Value = serde_json::from_str(&reply.body).map_err(|e| ServiceNowError::Decode {
-                method: "POST".into(),
-                path: "/api/now/v1/batch".into(),
-                problem: e.to_string(),
-            })?;
-            let served = v["serviced_requests"].as_array().cloned().unwrap_or_default();
+            let (_, served) = parse_batch_response(&reply.body)?;
             for s in served {
-                let id = match &s["id"] {
-                    Value::String(x) => x.clone(),
-                    other => other.to_string(),
-                };
-                let body = s["body"].as_str().and_then(|b| b64.decode(b).ok()).unwrap_or_default();
-                let status = s["status_code"].as_u64().unwrap_or(0) as u16;
-                pending.retain(|r| r.id != id);
-                replies.push(BatchReply { id, status, body: String::from_utf8_lossy(&body).into_owned() });
+                pending.retain(|r| r.id != s.id);
+                replies.push(s);
             }
         }
         if let Some(left) = pending.first() {

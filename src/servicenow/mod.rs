@@ -23,8 +23,11 @@ mod query;
 mod record;
 mod tickets;
 
-pub use client::{BatchReply, BatchRequest, DisplayValue, ListOptions, Page, RetryPolicy, ServiceNowClient};
+pub use client::{
+    BatchReply, BatchRequest, DisplayValue, ListOptions, Page, RetryPolicy, ServiceNowClient, TokenResponse,
+    parse_batch_response,
+};
 pub use error::{Result, ServiceNowError};
 pub use query::{Condition, Operator, Query, QueryError, QueryValue};
-pub use record::{FieldValue, Record, parse_time};
+pub use record::{FieldValue, GroupValue, Record, Stats, StatsRow, parse_time};
 pub use tickets::{User, approval_from_record, journal_from_record, ticket_fields, ticket_from_record};

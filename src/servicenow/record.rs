@@ -92,14 +92,16 @@ impl Record {
     pub fn reference(&self, field: &str) -> Reference {
         match self.0.get(field) {
             None => Reference::default(),
-            Some(v) => {
-                let sys_id = v.value().to_string();
-                let display = match v {
-                    FieldValue::Object { display_value: Some(d), .. } => d.clone(),
-                    _ => String::new(),
+            Some(FieldValue::Object { value, display_value, link }) => {
+                // With display values only, the sys_id is the last segment of the link.
+                let sys_id = match (value, link) {
+                    (Some(v), _) => v.clone(),
+                    (None, Some(l)) => l.rsplit('/').next().unwrap_or("").to_string(),
+                    (None, None) => String::new(),
                 };
-                Reference { sys_id, display }
+                Reference { sys_id, display: display_value.clone().unwrap_or_default() }
             }
+            Some(v) => Reference { sys_id: v.value().to_string(), display: String::new() },
         }
     }
 
@@ -116,5 +118,56 @@ impl Record {
     /// A whole-number field, `None` when empty.
     pub fn number(&self, field: &str) -> Option<u64> {
         self.value(field).trim().parse::<f64>().ok().filter(|n| *n >= 0.0).map(|n| n as u64)
+    }
+}
+
+/// One row of an Aggregate API answer (`/api/now/stats/{table}`): the statistics of one group
+/// (or of everything, without `sysparm_group_by`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct StatsRow {
+    /// The statistics.
+    pub stats: Stats,
+    /// The group's values, one per `sysparm_group_by` field.
+    #[serde(default)]
+    pub groupby_fields: Vec<GroupValue>,
+}
+
+/// Aggregates, every number a string as the platform sends them (`"1.2500"`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Stats {
+    /// `sysparm_count=true`.
+    #[serde(default)]
+    pub count: Option<String>,
+    /// Averages by field.
+    #[serde(default)]
+    pub avg: BTreeMap<String, String>,
+    /// Minimums by field.
+    #[serde(default)]
+    pub min: BTreeMap<String, String>,
+    /// Maximums by field.
+    #[serde(default)]
+    pub max: BTreeMap<String, String>,
+    /// Sums by field.
+    #[serde(default)]
+    pub sum: BTreeMap<String, String>,
+}
+
+/// The value of one group-by field.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct GroupValue {
+    /// The field.
+    pub field: String,
+    /// Its stored value (empty for "no value").
+    #[serde(default)]
+    pub value: String,
+    /// Its display value, when asked for.
+    #[serde(default)]
+    pub display_value: Option<String>,
+}
+
+impl StatsRow {
+    /// The count, when it was asked for.
+    pub fn count(&self) -> Option<u64> {
+        self.stats.count.as_deref().and_then(|c| c.trim().parse().ok())
     }
 }
