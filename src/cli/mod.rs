@@ -7,6 +7,7 @@
 mod console_preview;
 mod emulator;
 mod users;
+mod tickets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,8 @@ pub enum Command {
     /// The console over generated fixture data (development preview; goes when `demo` lands).
     #[command(hide = true)]
     ConsolePreview(console_preview::PreviewArgs),
+    /// List tickets from the configured ServiceNow instance.
+    Tickets(tickets::TicketsArgs),
     /// Print shell completions.
     Completions {
         /// Shell to generate completions for.
@@ -132,6 +135,7 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
         Some(Command::Users(args)) => users::run_users(args, &globals).await,
         Some(Command::User(args)) => users::run_user(args, &globals).await,
         Some(Command::ConsolePreview(args)) => console_preview::run(args, &globals).await,
+        Some(Command::Tickets(args)) => tickets::run(args, &globals).await,
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "grantdesk", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -40,7 +40,8 @@ impl Req {
     pub fn new(method: &str, path_and_query: &str, headers: Vec<(String, String)>, body: Vec<u8>) -> Req {
         let (path, raw_query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let params = url::form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect();
-        let path = path.trim_start_matches('/').trim_start_matches("api/now/").trim_end_matches('/').to_string();
+        let path = path.trim_start_matches('/').trim_start_matches("api/now/").trim_end_matches('/');
+        let path = percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned();
         Req { method: method.to_ascii_uppercase(), path, params, headers, body }
     }
 

@@ -422,6 +422,8 @@ impl Filter {
         if self.order.is_empty() {
             return;
         }
+        // Ties fall back to row order in the direction of the first key, like the cached orders.
+        let first_desc = self.order.first().is_some_and(|(_, d)| *d);
         rows.sort_by(|&a, &b| {
             for (path, desc) in &self.order {
                 let o = compare_path(db, path, a, b);
@@ -430,7 +432,7 @@ impl Filter {
                     return o;
                 }
             }
-            Ordering::Equal
+            if first_desc { b.cmp(&a) } else { a.cmp(&b) }
         });
     }
 
@@ -443,18 +445,10 @@ impl Filter {
     }
 }
 
-/// Descending order with equal keys still in ascending row order, as a stable sort would give.
-fn reverse_keeping_ties(t: &Table, col: usize, rows: &mut [RowId]) {
+/// Descending order: the ascending order reversed (equal keys newest row first, as an index
+/// scan backwards gives them).
+fn reverse_keeping_ties(_t: &Table, _col: usize, rows: &mut [RowId]) {
     rows.reverse();
-    let mut start = 0;
-    while start < rows.len() {
-        let mut end = start + 1;
-        while end < rows.len() && t.cell(rows[end], col) == t.cell(rows[start], col) {
-            end += 1;
-        }
-        rows[start..end].reverse();
-        start = end;
-    }
 }
 
 /// Compares two rows by a path: references by their display value, others by value.

@@ -47,14 +47,21 @@ pub const TOKEN_LIFETIME_SECS: u64 = 1799;
 /// sys_id of the emulator's single rate-limit rule (`X-RateLimit-Rule`).
 const RATE_RULE: &str = "0b0fd7e7c3a30110a6d3f6cd4e40dd2a";
 
-/// A response the emulator gives instead of serving the next request(s), so tests can see how
-/// a client copes with throttling and outages without waiting for a real limit.
+/// Something the emulator does to the next request instead of serving it plainly, so tests
+/// can see how a client copes with throttling, outages and ACL-filtered pages without waiting
+/// for the real thing.
 #[derive(Debug, Clone)]
-pub struct Fault {
-    /// HTTP status (429, 500, 502, 503…).
-    pub status: u16,
-    /// `Retry-After` seconds to send, if any.
-    pub retry_after: Option<u32>,
+pub enum Fault {
+    /// Answer with this status (429, 500, 502, 503…) and, if given, `Retry-After` seconds.
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// `Retry-After` seconds to send.
+        retry_after: Option<u32>,
+    },
+    /// Serve the next list but keep only the first `n` rows of the page, `X-Total-Count`
+    /// unchanged: what a real instance does when ACLs hide rows after `sysparm_limit` applied.
+    AclHidesRows(usize),
 }
 
 struct Token {
@@ -401,6 +408,16 @@ fn rate_limited(limit: u32) -> Resp {
     }
 }
 
+/// Keeps the first `n` records of a list body.
+fn hide_rows(body: &mut String, n: usize) {
+    if let Ok(serde_json::Value::Object(mut v)) = serde_json::from_str::<serde_json::Value>(body) {
+        if let Some(serde_json::Value::Array(rows)) = v.get_mut("result") {
+            rows.truncate(n);
+        }
+        *body = serde_json::Value::Object(v).to_string();
+    }
+}
+
 fn into_response(r: Resp, head: bool) -> Response {
     let mut resp = match r.body {
         Some(body) if !head => body.into_response(),
@@ -432,15 +449,20 @@ async fn api_handler(
     let sn = &shared.servicenow;
     sn.served.fetch_add(1, Ordering::Relaxed);
     let head = method == Method::HEAD;
-    if let Some(f) = sn.next_fault() {
-        let mut r = match f.status {
-            429 => rate_limited(sn.rate_limit.unwrap_or(100)),
-            s => Resp { status: s, headers: Vec::new(), body: Some(api::error_body("Service Unavailable", None)) },
-        };
-        if let Some(secs) = f.retry_after {
-            r.headers.push(("Retry-After".into(), secs.to_string()));
+    let mut hide_after = None;
+    match sn.next_fault() {
+        Some(Fault::Status { status, retry_after }) => {
+            let mut r = match status {
+                429 => rate_limited(sn.rate_limit.unwrap_or(100)),
+                s => Resp { status: s, headers: Vec::new(), body: Some(api::error_body("Service Unavailable", None)) },
+            };
+            if let Some(secs) = retry_after {
+                r.headers.push(("Retry-After".into(), secs.to_string()));
+            }
+            return into_response(r, head);
         }
-        return into_response(r, head);
+        Some(Fault::AclHidesRows(n)) => hide_after = Some(n),
+        None => {}
     }
     let Some(principal) = sn.authenticate(&headers) else { return into_response(unauthorized(), head) };
     let (rate_headers, refused) = sn.rate_check(&principal.user_name);
@@ -455,7 +477,11 @@ async fn api_handler(
             let method = if head { "GET" } else { method.as_str() };
             let req = Req::new(method, path_and_query, hdrs, body.to_vec());
             let base = shared.base_url().to_string();
-            sn.dispatch(&req, &principal, &base)
+            let mut r = sn.dispatch(&req, &principal, &base);
+            if let (Some(n), Some(body)) = (hide_after, r.body.as_mut()) {
+                hide_rows(body, n);
+            }
+            r
         }
     };
     resp.headers.extend(rate_headers);
