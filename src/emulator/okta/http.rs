@@ -138,6 +138,18 @@ pub fn with_links(mut r: Response, links: &[(String, &str)]) -> Response {
     r
 }
 
+/// Drops `null` members recursively: Okta omits unset properties, and its spec declares most of
+/// them non-nullable.
+pub fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            Value::Object(m.into_iter().filter(|(_, x)| !x.is_null()).map(|(k, x)| (k, strip_nulls(x))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
 /// 204 No Content.
 pub fn no_content() -> Response {
     let mut r = Response::new(Body::empty());
