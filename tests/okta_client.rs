@@ -282,6 +282,19 @@ async fn a_429_is_waited_out_and_the_request_succeeds() {
 }
 
 #[tokio::test]
+async fn reads_are_retried_through_server_errors_and_writes_are_not() {
+    let emu = start(|_| {}).await;
+    let client = ssws(&emu);
+    emu.shared.okta.inject_server_error(2);
+    assert_eq!(client.user(RILEY).await.unwrap().login, RILEY, "a GET survives two 500s");
+    let riley = emu.shared.okta.user_id(RILEY).unwrap();
+    emu.shared.okta.inject_server_error(1);
+    let err = client.unlock_user(&riley).await.unwrap_err();
+    assert_eq!(err.code(), Some("E0000009"), "a POST is not repeated blindly: {err}");
+    assert_eq!(emu.shared.okta.user_status(RILEY).as_deref(), Some("LOCKED_OUT"));
+}
+
+#[tokio::test]
 async fn the_concurrency_limit_is_survived() {
     let emu = start(|s| s.okta.set_concurrency_limit(2)).await;
     let client = OktaClient::with_options(

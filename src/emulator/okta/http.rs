@@ -353,6 +353,19 @@ async fn okta_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: N
         return finish(rate_limited_response(), 0);
     }
 
+    let failing = {
+        let mut s = okta.settings();
+        let f = s.inject_500 > 0;
+        if f {
+            s.inject_500 -= 1;
+        }
+        f
+    };
+    if failing {
+        let e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "E0000009", "Internal Server Error");
+        return finish(e.into_response(), remaining);
+    }
+
     // Authentication (the token endpoint authenticates the client itself).
     let caller = if path.starts_with("/oauth2/") {
         Caller::Token { user: okta.state().token_owner() }
