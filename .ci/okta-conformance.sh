@@ -20,13 +20,15 @@ BIN=$ROOT/target/debug/grantdesk
 
 VENV=$ROOT/target/ci-venv
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
-"$VENV/bin/pip" install --quiet --disable-pip-version-check okta openapi-schema-validator pyyaml
+# Versions the scenarios were written against; bump deliberately.
+"$VENV/bin/pip" install --quiet --disable-pip-version-check okta==3.4.6 openapi-schema-validator==0.9.0 pyyaml==6.0.4
 
 NODE_DIR=$ROOT/target/ci-node
 mkdir -p "$NODE_DIR"
 if [ ! -f "$NODE_DIR/package.json" ]; then (cd "$NODE_DIR" && npm init -y >/dev/null); fi
-if [ ! -d "$NODE_DIR/node_modules/@okta/okta-sdk-nodejs" ]; then
-  (cd "$NODE_DIR" && npm install --silent --no-audit --no-fund @okta/okta-sdk-nodejs)
+if [ ! -f "$NODE_DIR/node_modules/@okta/okta-sdk-nodejs/package.json" ] \
+  || ! grep -q "\"version\": \"8.1.0\"" "$NODE_DIR/node_modules/@okta/okta-sdk-nodejs/package.json"; then
+  (cd "$NODE_DIR" && npm install --silent --no-audit --no-fund @okta/okta-sdk-nodejs@8.1.0)
 fi
 
 WORK=$(mktemp -d)
