@@ -282,6 +282,19 @@ async fn a_429_is_waited_out_and_the_request_succeeds() {
 }
 
 #[tokio::test]
+async fn reads_are_retried_through_server_errors_and_writes_are_not() {
+    let emu = start(|_| {}).await;
+    let client = ssws(&emu);
+    emu.shared.okta.inject_server_error(2);
+    assert_eq!(client.user(RILEY).await.unwrap().login, RILEY, "a GET survives two 500s");
+    let riley = emu.shared.okta.user_id(RILEY).unwrap();
+    emu.shared.okta.inject_server_error(1);
+    let err = client.unlock_user(&riley).await.unwrap_err();
+    assert_eq!(err.code(), Some("E0000009"), "a POST is not repeated blindly: {err}");
+    assert_eq!(emu.shared.okta.user_status(RILEY).as_deref(), Some("LOCKED_OUT"));
+}
+
+#[tokio::test]
 async fn the_concurrency_limit_is_survived() {
     let emu = start(|s| s.okta.set_concurrency_limit(2)).await;
     let client = OktaClient::with_options(
@@ -403,6 +416,30 @@ async fn oig_catalog_requests_decisions_fulfilment_and_expiry() {
         .await
         .unwrap();
     assert_eq!(client.access_request(&denied.id).await.unwrap().status.as_deref(), Some("DENIED"));
+    // NetSuite allows requests on behalf of others only for direct reports.
+    let err = client
+        .create_access_request(&NewAccessRequest {
+            entry_id: netsuite[0].id.clone(),
+            requested_for: seller.id.clone(),
+            requested_by: Some(riley.id.clone()),
+            fields: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("E0000001"), "{err}");
+    // Salesforce is requested as the app itself: approval assigns the app.
+    let sf = top.iter().find(|e| e.name.as_deref() == Some("Salesforce")).unwrap();
+    let app_req = client
+        .create_access_request(&NewAccessRequest {
+            entry_id: sf.id.clone(),
+            requested_for: riley.id.clone(),
+            requested_by: None,
+            fields: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(client.access_request(&app_req.id).await.unwrap().grant_status.as_deref(), Some("GRANTED"));
+    assert!(emu.shared.okta.app_labels_of(RILEY).contains(&"Salesforce".to_string()));
     let all_denied: Vec<_> = client.access_requests(Some("status eq \"DENIED\"")).try_collect().await.unwrap();
     assert!(all_denied.iter().any(|r| r.id == denied.id));
     assert!(all_denied.iter().all(|r| r.status.as_deref() == Some("DENIED")));

@@ -10,12 +10,16 @@ use serde_json::{Value, json};
 
 use super::State as OktaState;
 use super::filter;
-use super::http::{ApiError, ApiResult, Ctx, Params, json_response, no_content, page_links, with_links};
+use super::http::{ApiError, ApiResult, Ctx, Params, json_response, no_content, page_links, strip_nulls, with_links};
 use super::model::*;
 use super::users::{caller_actor, user_json};
 use crate::emulator::Shared;
 
 fn app_json(s: &OktaState, a: usize, base: &str) -> Value {
+    strip_nulls(app_json_with_nulls(s, a, base))
+}
+
+fn app_json_with_nulls(s: &OktaState, a: usize, base: &str) -> Value {
     let app = &s.apps[a];
     let href = format!("{base}/api/v1/apps/{}", app.id);
     json!({
@@ -149,7 +153,6 @@ fn app_user_json(s: &OktaState, a: usize, u: usize, base: &str, expand: bool) ->
     let status = if user.status == Status::Deprovisioned { "INACTIVE" } else { "ACTIVE" };
     let mut v = json!({
         "id": user.id,
-        "externalId": null,
         "created": ts(created),
         "lastUpdated": ts(updated),
         "scope": scope,

@@ -138,6 +138,18 @@ pub fn with_links(mut r: Response, links: &[(String, &str)]) -> Response {
     r
 }
 
+/// Drops `null` members recursively: Okta omits unset properties, and its spec declares most of
+/// them non-nullable.
+pub fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            Value::Object(m.into_iter().filter(|(_, x)| !x.is_null()).map(|(k, x)| (k, strip_nulls(x))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
 /// 204 No Content.
 pub fn no_content() -> Response {
     let mut r = Response::new(Body::empty());
@@ -339,6 +351,19 @@ async fn okta_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: N
     if !allowed {
         okta.rate_limited.fetch_add(1, Ordering::Relaxed);
         return finish(rate_limited_response(), 0);
+    }
+
+    let failing = {
+        let mut s = okta.settings();
+        let f = s.inject_500 > 0;
+        if f {
+            s.inject_500 -= 1;
+        }
+        f
+    };
+    if failing {
+        let e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "E0000009", "Internal Server Error");
+        return finish(e.into_response(), remaining);
     }
 
     // Authentication (the token endpoint authenticates the client itself).

@@ -9,12 +9,16 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::filter;
-use super::http::{ApiError, ApiResult, Params, json_response, page_links, with_links};
+use super::http::{ApiError, ApiResult, Params, json_response, page_links, strip_nulls, with_links};
 use super::model::*;
 use crate::emulator::Shared;
 
-/// A System Log event as Okta returns it.
+/// A System Log event as Okta returns it (unset properties omitted).
 pub fn event_json(e: &LogEvent) -> Value {
+    strip_nulls(event_json_with_nulls(e))
+}
+
+fn event_json_with_nulls(e: &LogEvent) -> Value {
     let geo = json!({
         "city": "London", "state": "England", "country": "United Kingdom", "postalCode": "EC1A",
         "geolocation": { "lat": 51.5164, "lon": -0.093 }

@@ -60,6 +60,7 @@ struct Settings {
     decision_delay: Duration,
     clock_offset: i64,
     inject_429: u32,
+    inject_500: u32,
 }
 
 /// Counters the emulator keeps about its own traffic.
@@ -132,6 +133,7 @@ impl Okta {
                 decision_delay: DEFAULT_DECISION_DELAY,
                 clock_offset: 0,
                 inject_429: 0,
+                inject_500: 0,
             }),
             oauth: Mutex::new(oauth::OAuthState::default()),
             inflight: AtomicUsize::new(0),
@@ -181,6 +183,11 @@ impl Okta {
     /// Answers the next `count` requests with 429 E0000047 (reset one second ahead).
     pub fn inject_rate_limit(&self, count: u32) {
         self.settings().inject_429 += count;
+    }
+
+    /// Answers the next `count` requests with 500 E0000009, as an Okta outage would.
+    pub fn inject_server_error(&self, count: u32) {
+        self.settings().inject_500 += count;
     }
 
     /// Traffic counters.

@@ -29,7 +29,7 @@ fn entry_json(s: &OktaState, e: usize, base: &str) -> Value {
     let href = format!("{base}/governance/api/v2/catalogs/default/entries/{}", en.id);
     let mut links = Map::new();
     links.insert("self".into(), json!({ "href": href }));
-    links.insert("logo".into(), json!({ "href": format!("{base}/assets/img/logos/{}.png", s.apps[en.app].name) }));
+    links.insert("logo".into(), json!([{ "href": format!("{base}/assets/img/logos/{}.png", s.apps[en.app].name), "name": "medium", "type": "image/png" }]));
     if en.requestable {
         links.insert("createRequest".into(), json!({ "href": format!("{base}/governance/api/v2/requests") }));
     }
@@ -792,7 +792,7 @@ pub async fn resource_settings(State(shared): State<Arc<Shared>>, Path(res): Pat
         "validAccessScopeSettings": [{ "type": "RESOURCE_DEFAULT" }, { "type": "GROUPS" }],
         "validRequesterSettings": [{ "type": "EVERYONE" }, { "type": "GROUPS" }],
         "validAccessDurationSettings": {
-            "required": false, "maximumDays": 365, "maximumHours": 8760, "maximumWeeks": 52,
+            "required": false, "maximumDays": 365, "maximumHours": 72, "maximumWeeks": 52,
             "supportedTypes": [{ "type": "ADMIN_FIXED_DURATION" }, { "type": "REQUESTER_SPECIFIED_DURATION" }]
         },
         "validRiskSettings": { "supportedTypes": [] },

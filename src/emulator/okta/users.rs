@@ -257,6 +257,35 @@ pub async fn list(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) -> A
         (None, false, false)
     };
 
+    // `sortBy` (search only): every match ordered by the attribute, ties by id; the cursor is
+    // the last user's id, looked up in that order.
+    if let (Some(e), Some(sort_by)) = (&expr, p.get("sortBy").filter(|v| !v.is_empty()))
+        && p.get("search").is_some()
+    {
+        let descending = p.get("sortOrder").is_some_and(|o| o.eq_ignore_ascii_case("desc"));
+        let mut all: Vec<(Option<String>, usize)> = (0..s.users.len())
+            .filter(|i| e.eval(&|a| user_attr(&s.users[*i], a), true))
+            .map(|i| (user_attr(&s.users[i], sort_by), i))
+            .collect();
+        all.sort();
+        if descending {
+            all.reverse();
+        }
+        let from = match p.get("after").filter(|a| !a.is_empty()) {
+            Some(a) => {
+                let id = parse_cursor(a)?;
+                all.iter().position(|(_, i)| s.users[*i].id == id).map(|k| k + 1).ok_or_else(ApiError::bad_paging)?
+            }
+            None => 0,
+        };
+        let page: Vec<usize> = all[from..].iter().take(limit).map(|(_, i)| *i).collect();
+        let more = all.len() > from + page.len();
+        let next = if more { page.last().map(|i| format!("0{}", s.users[*i].id)) } else { None };
+        let body: Vec<Value> = page.iter().map(|i| user_json(&s, *i, base, false)).collect();
+        let links = page_links(base, "/api/v1/users", &p, limit, next.as_deref());
+        return Ok(with_links(json_response(StatusCode::OK, &Value::Array(body)), &links));
+    }
+
     let mut page: Vec<usize> = Vec::with_capacity(limit + 1);
     let status_only = expr
         .as_ref()

@@ -382,15 +382,37 @@ pub fn build(spec: &WorldSpec, people: &People) -> Built {
             }
         }
     }
-    // Approver groups.
+    // Approver groups. The rule is the ServiceNow side's (its `seed::access::it_approvers_standard`
+    // and `security_approvers`), so both emulators name the same approvers; once both branches
+    // are merged this should call those functions instead of restating them.
     let dana = Persona::Dana.index();
     let sam = Persona::Sam.index();
     members[it_approvers].insert(dana);
-    for p in people.people.iter().filter(|p| p.department == Department::It && p.persona.is_none()).take(4) {
+    for p in people
+        .people
+        .iter()
+        .filter(|p| {
+            p.persona.is_none()
+                && p.department == Department::It
+                && p.employment == Employment::Employee
+                && matches!(p.title.as_str(), "Service Desk Analyst" | "Systems Administrator")
+        })
+        .take(3)
+    {
         members[it_approvers].insert(p.index);
     }
     members[security_approvers].insert(sam);
-    for p in people.people.iter().filter(|p| p.department == Department::Security && p.persona.is_none()).take(2) {
+    for p in people
+        .people
+        .iter()
+        .filter(|p| {
+            p.persona.is_none()
+                && p.department == Department::Security
+                && p.employment == Employment::Employee
+                && p.title == "Security Engineer"
+        })
+        .take(2)
+    {
         members[security_approvers].insert(p.index);
     }
     // Catalog memberships granted long ago (before the System Log's retention).
