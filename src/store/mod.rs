@@ -13,6 +13,7 @@
 
 mod audit;
 mod migrate;
+mod outbox;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
@@ -23,6 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use audit::{AuditQuery, ExportFormat, TimeRange, Verification};
+pub use outbox::{Command, CommandStatus, Enqueued, NewCommand};
 
 use crate::domain::audit::SecretFound;
 
@@ -287,6 +289,17 @@ async fn open_postgres(url: &str, location: &Location) -> Result<PgPool, StoreEr
         .connect_with(options)
         .await
         .map_err(|source| StoreError::Open { location: location.display(), source })
+}
+
+/// Microseconds since the Unix epoch: how every time is stored.
+pub(crate) fn to_us(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// The inverse of [`to_us`]; out-of-range values (only possible by editing the database) are an error.
+pub(crate) fn from_us(us: i64) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    chrono::DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| StoreError::Corrupt(format!("time {us} µs is out of range")))
 }
 
 #[cfg(test)]
