@@ -30,11 +30,13 @@ macro_rules! embedded {
 const SQLITE: &[Embedded] = embedded!("sqlite":
     1 "audit log" "0001_audit_log.sql",
     2 "outbox" "0002_outbox.sql",
+    3 "cache" "0003_cache.sql",
 );
 
 const POSTGRES: &[Embedded] = embedded!("postgres":
     1 "audit log" "0001_audit_log.sql",
     2 "outbox" "0002_outbox.sql",
+    3 "cache" "0003_cache.sql",
 );
 
 fn migrator(list: &'static [Embedded]) -> Migrator {

@@ -12,8 +12,10 @@
 //! asserted safe, and this module never asserts it.
 
 mod audit;
+mod cache;
 mod migrate;
 mod outbox;
+mod queries;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
@@ -24,7 +26,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use audit::{AuditQuery, ExportFormat, TimeRange, Verification};
+pub use cache::{CacheTable, Watermark, source};
 pub use outbox::{Command, CommandStatus, Enqueued, NewCommand};
+pub use queries::{
+    AgeBucket, AssignedTo, CacheCounts, DayCount, GroupDetail, QueueFilter, QueueOrder, QueueRow, TicketDetail,
+    UserDetail, age_in_words,
+};
 
 use crate::domain::audit::SecretFound;
 
