@@ -4,7 +4,9 @@
 //! Exit codes (ARCHITECTURE.md): 0 done; 1 failed (the message says why and what to do);
 //! 2 usage; 3 refused by policy.
 
+mod audit;
 mod emulator;
+mod history;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +38,11 @@ pub struct Cli {
 pub enum Command {
     /// Serve the built-in ServiceNow + Okta emulator over the seeded world.
     Emulator(emulator::EmulatorArgs),
+    /// The tamper-evident audit log: verify the hash chain, export it, print its head.
+    Audit(audit::AuditArgs),
+    /// Who gave a user (or a group's members) their access: when, by whom, approved by whom, why,
+    /// on which ticket, until when — from the local store.
+    History(history::HistoryArgs),
     /// Print shell completions.
     Completions {
         /// Shell to generate completions for.
@@ -120,6 +127,8 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Emulator(args)) => emulator::run(args, &globals).await,
+        Some(Command::Audit(args)) => audit::run(args, &globals).await,
+        Some(Command::History(args)) => history::run(args, &globals).await,
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "grantdesk", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

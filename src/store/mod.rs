@@ -13,6 +13,7 @@
 
 mod audit;
 mod cache;
+mod history;
 mod migrate;
 mod outbox;
 mod queries;
@@ -27,6 +28,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use audit::{AuditQuery, ExportFormat, TimeRange, Verification};
 pub use cache::{CacheTable, Watermark, source};
+pub use history::{Confirmation, GrantChange, GrantEntry, GrantHistory, HistoryTarget, SourceFreshness, assemble};
 pub use outbox::{Command, CommandStatus, Enqueued, NewCommand};
 pub use queries::{
     AgeBucket, AssignedTo, CacheCounts, DayCount, GroupDetail, QueueFilter, QueueOrder, QueueRow, TicketDetail,

@@ -498,7 +498,8 @@ impl Store {
             "SELECT ",
             log_columns!(),
             " FROM log_events WHERE uuid IN (SELECT uuid FROM log_event_targets WHERE id = $1 \
-             OR lower(alternate_id) = lower($2)) OR actor_id = $1 ORDER BY published_us DESC, uuid LIMIT $3"
+             UNION SELECT uuid FROM log_event_targets WHERE lower(alternate_id) = lower($2) \
+             UNION SELECT uuid FROM log_events WHERE actor_id = $1) ORDER BY published_us DESC, uuid LIMIT $3"
         );
         let rows: Vec<LogEventRow> = on_pool!(self, p => sqlx::query_as(SQL).bind(user_id).bind(login)
             .bind(i64::from(limit)).fetch_all(p).await.ctx("reading a user's System Log events"))?;
@@ -512,20 +513,26 @@ impl Store {
         ids: &[&str],
         event_type_prefix: &str,
     ) -> Result<Vec<LogEvent>, StoreError> {
+        // One index lookup per way of naming the target (a UNION, not an OR, so each uses its index).
         const SQLITE: &str = concat!(
             "SELECT ",
             log_columns!(),
-            " FROM log_events WHERE uuid IN (SELECT uuid FROM log_event_targets WHERE id IN \
-             (SELECT value FROM json_each($1)) OR lower(alternate_id) IN (SELECT lower(value) FROM json_each($1)) \
-             OR lower(display_name) IN (SELECT lower(value) FROM json_each($1))) \
+            " FROM log_events WHERE uuid IN (\
+             SELECT uuid FROM log_event_targets WHERE id IN (SELECT value FROM json_each($1)) \
+             UNION SELECT uuid FROM log_event_targets WHERE lower(alternate_id) IN \
+             (SELECT lower(value) FROM json_each($1)) \
+             UNION SELECT uuid FROM log_event_targets WHERE lower(display_name) IN \
+             (SELECT lower(value) FROM json_each($1))) \
              AND substr(event_type, 1, length($2)) = $2 ORDER BY published_us, uuid"
         );
         const POSTGRES: &str = concat!(
             "SELECT ",
             log_columns!(),
-            " FROM log_events WHERE uuid IN (SELECT uuid FROM log_event_targets WHERE id IN \
-             (SELECT jsonb_array_elements_text($1::jsonb)) OR lower(alternate_id) IN \
-             (SELECT lower(jsonb_array_elements_text($1::jsonb))) OR lower(display_name) IN \
+            " FROM log_events WHERE uuid IN (\
+             SELECT uuid FROM log_event_targets WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)) \
+             UNION SELECT uuid FROM log_event_targets WHERE lower(alternate_id) IN \
+             (SELECT lower(jsonb_array_elements_text($1::jsonb))) \
+             UNION SELECT uuid FROM log_event_targets WHERE lower(display_name) IN \
              (SELECT lower(jsonb_array_elements_text($1::jsonb)))) \
              AND starts_with(event_type, $2) ORDER BY published_us, uuid"
         );
