@@ -116,7 +116,7 @@ async fn the_database_refuses_edits(db: &TestDb) {
     let special = match db.kind {
         // REPLACE deletes the old row without firing delete triggers; the insert trigger stops it.
         Kind::Sqlite => "INSERT OR REPLACE INTO audit_log SELECT * FROM audit_log WHERE seq = 4",
-        Kind::Postgres => "TRUNCATE audit_log",
+        Kind::Postgres => "TRUNCATE audit_log CASCADE",
     };
     let err = db.try_raw(special).await.expect_err(special);
     assert!(err.contains("append-only"), "{err}");

@@ -4,10 +4,12 @@
 //! Exit codes (ARCHITECTURE.md): 0 done; 1 failed (the message says why and what to do);
 //! 2 usage; 3 refused by policy.
 
+mod audit;
 mod console_preview;
 mod emulator;
-mod users;
+mod history;
 mod tickets;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +50,11 @@ pub enum Command {
     ConsolePreview(console_preview::PreviewArgs),
     /// List tickets from the configured ServiceNow instance.
     Tickets(tickets::TicketsArgs),
+    /// The tamper-evident audit log: verify the hash chain, export it, print its head.
+    Audit(audit::AuditArgs),
+    /// Who gave a user (or a group's members) their access: when, by whom, approved by whom, why,
+    /// on which ticket, until when — from the local store.
+    History(history::HistoryArgs),
     /// Print shell completions.
     Completions {
         /// Shell to generate completions for.
@@ -136,6 +143,8 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
         Some(Command::User(args)) => users::run_user(args, &globals).await,
         Some(Command::ConsolePreview(args)) => console_preview::run(args, &globals).await,
         Some(Command::Tickets(args)) => tickets::run(args, &globals).await,
+        Some(Command::Audit(args)) => audit::run(args, &globals).await,
+        Some(Command::History(args)) => history::run(args, &globals).await,
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "grantdesk", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -12,7 +12,7 @@ use crate::domain::audit::{AuditEvent, AuditRecord, ChainBreak, ChainHash, Chain
 
 /// Key of the PostgreSQL advisory lock that serialises audit appends across every console
 /// sharing the database ("grantdk" in ASCII).
-const AUDIT_LOCK_KEY: i64 = 0x0067_7261_6e74_646b;
+pub(crate) const AUDIT_LOCK_KEY: i64 = 0x0067_7261_6e74_646b;
 
 /// Below this many events one sequential pass is quicker than starting parallel segments.
 const PARALLEL_THRESHOLD: i64 = 20_000;

@@ -16,17 +16,28 @@ struct Embedded {
     sql: &'static str,
 }
 
-const SQLITE: &[Embedded] = &[Embedded {
-    version: 1,
-    description: "audit log",
-    sql: include_str!("../../migrations/sqlite/0001_audit_log.sql"),
-}];
+/// One list per backend, in version order; the same versions in both.
+macro_rules! embedded {
+    ($dir:literal: $($version:literal $description:literal $file:literal,)*) => {
+        &[$(Embedded {
+            version: $version,
+            description: $description,
+            sql: include_str!(concat!("../../migrations/", $dir, "/", $file)),
+        },)*]
+    };
+}
 
-const POSTGRES: &[Embedded] = &[Embedded {
-    version: 1,
-    description: "audit log",
-    sql: include_str!("../../migrations/postgres/0001_audit_log.sql"),
-}];
+const SQLITE: &[Embedded] = embedded!("sqlite":
+    1 "audit log" "0001_audit_log.sql",
+    2 "outbox" "0002_outbox.sql",
+    3 "cache" "0003_cache.sql",
+);
+
+const POSTGRES: &[Embedded] = embedded!("postgres":
+    1 "audit log" "0001_audit_log.sql",
+    2 "outbox" "0002_outbox.sql",
+    3 "cache" "0003_cache.sql",
+);
 
 fn migrator(list: &'static [Embedded]) -> Migrator {
     Migrator::with_migrations(

@@ -12,7 +12,11 @@
 //! asserted safe, and this module never asserts it.
 
 mod audit;
+mod cache;
+mod history;
 mod migrate;
+mod outbox;
+mod queries;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
@@ -23,6 +27,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use audit::{AuditQuery, ExportFormat, TimeRange, Verification};
+pub use cache::{CacheTable, Watermark, source};
+pub use history::{Confirmation, GrantChange, GrantEntry, GrantHistory, HistoryTarget, SourceFreshness, assemble};
+pub use outbox::{Command, CommandStatus, Enqueued, NewCommand};
+pub use queries::{
+    AgeBucket, AssignedTo, CacheCounts, DayCount, GroupDetail, QueueFilter, QueueOrder, QueueRow, TicketDetail,
+    UserDetail, age_in_words,
+};
 
 use crate::domain::audit::SecretFound;
 
@@ -287,6 +298,17 @@ async fn open_postgres(url: &str, location: &Location) -> Result<PgPool, StoreEr
         .connect_with(options)
         .await
         .map_err(|source| StoreError::Open { location: location.display(), source })
+}
+
+/// Microseconds since the Unix epoch: how every time is stored.
+pub(crate) fn to_us(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// The inverse of [`to_us`]; out-of-range values (only possible by editing the database) are an error.
+pub(crate) fn from_us(us: i64) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    chrono::DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| StoreError::Corrupt(format!("time {us} µs is out of range")))
 }
 
 #[cfg(test)]

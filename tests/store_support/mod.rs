@@ -176,3 +176,184 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// Builders of domain records for store tests.
+pub mod fixtures {
+    use chrono::{DateTime, Duration, Utc};
+    use grantdesk::domain::{
+        App, AppAssignment, Approval, ApprovalState, Group, GroupKind, JournalEntry, JournalKind, LogActor, LogEvent,
+        LogTarget, OktaUser, Reference, Ticket, TicketKind, UserStatus,
+    };
+
+    /// A fixed "now" for tests.
+    pub fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2025-03-10T12:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    pub fn reference(sys_id: &str, display: &str) -> Reference {
+        Reference { sys_id: sys_id.into(), display: display.into() }
+    }
+
+    /// Ticket `i` of `kind`, opened `i` hours before [`now`].
+    pub fn ticket(kind: TicketKind, i: u32) -> Ticket {
+        let prefix = match kind {
+            TicketKind::Incident => "INC",
+            TicketKind::Request => "REQ",
+            TicketKind::RequestedItem => "RITM",
+            TicketKind::CatalogTask => "SCTASK",
+        };
+        let opened = now() - Duration::hours(i64::from(i));
+        Ticket {
+            sys_id: format!("{:032x}", (kind as u128) << 64 | u128::from(i)),
+            number: format!("{prefix}{:07}", 10000 + i),
+            kind,
+            short_description: format!("Ticket {i}"),
+            description: String::new(),
+            state: "1".into(),
+            state_label: "New".into(),
+            priority: (i % 5 + 1) as u8,
+            active: true,
+            caller: reference(&format!("u{i}"), &format!("User {i}")),
+            caller_email: format!("user{i}@example.com"),
+            assignment_group: reference(
+                if i % 2 == 0 { "g-desk" } else { "g-iam" },
+                if i % 2 == 0 { "Service Desk" } else { "IAM" },
+            ),
+            assigned_to: if i % 3 == 0 { Reference::default() } else { reference("dana", "Dana Desk") },
+            category: "access".into(),
+            parent: Reference::default(),
+            cat_item: String::new(),
+            opened_at: opened,
+            updated_at: opened + Duration::minutes(30),
+            updated_by: "dana.desk".into(),
+            mod_count: 1,
+            sla_due: Some(opened + Duration::hours(24)),
+            sla_breached: i % 4 == 0,
+            close_code: String::new(),
+            close_notes: String::new(),
+            approval: "not requested".into(),
+        }
+    }
+
+    pub fn journal(ticket: &Ticket, n: u32, kind: JournalKind, text: &str) -> JournalEntry {
+        JournalEntry {
+            sys_id: format!("{}-j{n}", ticket.sys_id),
+            ticket_sys_id: ticket.sys_id.clone(),
+            kind,
+            value: text.into(),
+            created_on: ticket.opened_at + Duration::minutes(i64::from(n)),
+            created_by: "dana.desk".into(),
+        }
+    }
+
+    pub fn approval(ticket: &Ticket, n: u32, approver: &str, state: ApprovalState) -> Approval {
+        Approval {
+            sys_id: format!("{}-a{n}", ticket.sys_id),
+            approver: reference(&format!("sn-{approver}"), approver),
+            document: reference(&ticket.sys_id, &ticket.number),
+            state,
+            comments: String::new(),
+            created_on: ticket.opened_at + Duration::minutes(i64::from(n)),
+            updated_on: ticket.opened_at + Duration::minutes(i64::from(n) + 5),
+        }
+    }
+
+    /// Okta user `name` (login `name@example.com`, id `00u<name>`).
+    pub fn user(name: &str, status: UserStatus) -> OktaUser {
+        OktaUser {
+            id: format!("00u{name}"),
+            login: format!("{name}@example.com"),
+            email: format!("{name}@example.com"),
+            first_name: name.split('.').next().unwrap_or(name).into(),
+            last_name: name.split('.').nth(1).unwrap_or("").into(),
+            status,
+            department: "Engineering".into(),
+            title: "Engineer".into(),
+            manager_id: String::new(),
+            user_type: "employee".into(),
+            created: now() - Duration::days(400),
+            last_updated: now() - Duration::days(1),
+            status_changed: None,
+            last_login: Some(now() - Duration::hours(3)),
+            password_changed: None,
+        }
+    }
+
+    /// Okta group `name` (id `00g<name>`).
+    pub fn group(name: &str) -> Group {
+        Group {
+            id: format!("00g{name}"),
+            name: name.into(),
+            description: format!("{name} members"),
+            kind: GroupKind::OktaGroup,
+            created: now() - Duration::days(300),
+            last_updated: now() - Duration::days(30),
+            last_membership_updated: Some(now() - Duration::days(2)),
+        }
+    }
+
+    /// Okta app `name` (id `0oa<name>`).
+    pub fn app(name: &str, label: &str) -> App {
+        App {
+            id: format!("0oa{name}"),
+            name: name.into(),
+            label: label.into(),
+            status: "ACTIVE".into(),
+            created: now() - Duration::days(500),
+            last_updated: now() - Duration::days(10),
+        }
+    }
+
+    pub fn assignment(app: &App, user: &OktaUser) -> AppAssignment {
+        AppAssignment {
+            app_id: app.id.clone(),
+            user_id: user.id.clone(),
+            scope: "USER".into(),
+            status: "ACTIVE".into(),
+            last_updated: Some(now() - Duration::days(5)),
+        }
+    }
+
+    /// A `group.user_membership.add|remove` (or `application.user_membership.*`) event; the target
+    /// is `(type, id, display name)`.
+    pub fn membership_event(
+        uuid: &str,
+        event_type: &str,
+        actor: &str,
+        user: &OktaUser,
+        (target_kind, target_id, target_name): (&str, &str, &str),
+        at: DateTime<Utc>,
+        request_id: &str,
+    ) -> LogEvent {
+        LogEvent {
+            uuid: uuid.into(),
+            published: at,
+            event_type: event_type.into(),
+            display_message: "Add user to group membership".into(),
+            severity: "INFO".into(),
+            actor: LogActor {
+                id: format!("00u{actor}"),
+                kind: "User".into(),
+                alternate_id: format!("{actor}@example.com"),
+                display_name: actor.into(),
+            },
+            targets: vec![
+                LogTarget {
+                    id: user.id.clone(),
+                    kind: "User".into(),
+                    alternate_id: user.login.clone(),
+                    display_name: user.display_name(),
+                },
+                LogTarget {
+                    id: target_id.into(),
+                    kind: target_kind.into(),
+                    alternate_id: "unknown".into(),
+                    display_name: target_name.into(),
+                },
+            ],
+            outcome: "SUCCESS".into(),
+            outcome_reason: String::new(),
+            request_id: request_id.into(),
+        }
+    }
+}
