@@ -8,6 +8,7 @@ mod audit;
 mod console_preview;
 mod emulator;
 mod history;
+mod ticket;
 mod tickets;
 mod users;
 
@@ -32,6 +33,9 @@ pub struct Cli {
     /// Store: a SQLite path or a postgres:// URL (default: $XDG_DATA_HOME/grantdesk/grantdesk.db).
     #[arg(long, global = true, value_name = "PATH|URL", env = "GRANTDESK_DB")]
     pub db: Option<String>,
+    /// Refuse every action that changes anything (the console hides them and shows a banner).
+    #[arg(long, global = true)]
+    pub read_only: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -50,6 +54,9 @@ pub enum Command {
     ConsolePreview(console_preview::PreviewArgs),
     /// List tickets from the configured ServiceNow instance.
     Tickets(tickets::TicketsArgs),
+    /// Show a ticket, or triage it: assign to yourself, add a work note or comment, change its
+    /// state, resolve it (each change audited, applied exactly once).
+    Ticket(ticket::TicketArgs),
     /// The tamper-evident audit log: verify the hash chain, export it, print its head.
     Audit(audit::AuditArgs),
     /// Who gave a user (or a group's members) their access: when, by whom, approved by whom, why,
@@ -76,6 +83,8 @@ pub struct Globals {
     pub profile: Option<String>,
     /// `--db`.
     pub db: Option<String>,
+    /// `--read-only`.
+    pub read_only: bool,
 }
 
 impl Globals {
@@ -102,7 +111,12 @@ pub fn main() -> ExitCode {
         }
     };
     crate::install_crypto_provider();
-    let globals = Globals { config: cli.config.clone(), profile: cli.profile.clone(), db: cli.db.clone() };
+    let globals = Globals {
+        config: cli.config.clone(),
+        profile: cli.profile.clone(),
+        db: cli.db.clone(),
+        read_only: cli.read_only,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -143,6 +157,7 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
         Some(Command::User(args)) => users::run_user(args, &globals).await,
         Some(Command::ConsolePreview(args)) => console_preview::run(args, &globals).await,
         Some(Command::Tickets(args)) => tickets::run(args, &globals).await,
+        Some(Command::Ticket(args)) => ticket::run(args, &globals).await,
         Some(Command::Audit(args)) => audit::run(args, &globals).await,
         Some(Command::History(args)) => history::run(args, &globals).await,
         Some(Command::Completions { shell }) => {
