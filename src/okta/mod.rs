@@ -11,6 +11,7 @@ mod auth;
 mod error;
 pub mod governor;
 pub mod oig;
+mod owners;
 pub mod wire;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
 pub use error::OktaError;
+pub use owners::GroupOwner;
 use governor::{Governor, RateHeaders, bucket_of};
 
 use crate::config::OktaConfig;

@@ -31,12 +31,14 @@ const SQLITE: &[Embedded] = embedded!("sqlite":
     1 "audit log" "0001_audit_log.sql",
     2 "outbox" "0002_outbox.sql",
     3 "cache" "0003_cache.sql",
+    4 "access requests" "0004_access_requests.sql",
 );
 
 const POSTGRES: &[Embedded] = embedded!("postgres":
     1 "audit log" "0001_audit_log.sql",
     2 "outbox" "0002_outbox.sql",
     3 "cache" "0003_cache.sql",
+    4 "access requests" "0004_access_requests.sql",
 );
 
 fn migrator(list: &'static [Embedded]) -> Migrator {

@@ -17,6 +17,7 @@ mod history;
 mod migrate;
 mod outbox;
 mod queries;
+mod requests;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
@@ -29,6 +30,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 pub use audit::{AuditQuery, ExportFormat, TimeRange, Verification};
 pub use cache::{CacheTable, Watermark, source};
 pub use history::{Confirmation, GrantChange, GrantEntry, GrantHistory, HistoryTarget, SourceFreshness, assemble};
+pub use requests::{Changed, RequestFilter, StoredRequest};
 pub use outbox::{Command, CommandStatus, Enqueued, NewCommand};
 pub use queries::{
     AgeBucket, AssignedTo, CacheCounts, DayCount, GroupDetail, QueueFilter, QueueOrder, QueueRow, TicketDetail,
@@ -108,6 +110,9 @@ pub enum StoreError {
     /// No such outbox command.
     #[error("no outbox command {0}")]
     UnknownCommand(i64),
+    /// No such access request.
+    #[error("no access request {0}; `grantdesk requests` lists them")]
+    UnknownRequest(String),
     /// Writing an export failed.
     #[error("cannot write the export: {0}")]
     Export(#[source] std::io::Error),

@@ -15,7 +15,7 @@ use super::model::*;
 use super::users::{caller_actor, user_json};
 use crate::emulator::Shared;
 
-fn app_json(s: &OktaState, a: usize, base: &str) -> Value {
+pub(super) fn app_json(s: &OktaState, a: usize, base: &str) -> Value {
     strip_nulls(app_json_with_nulls(s, a, base))
 }
 

@@ -471,6 +471,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/groups/{gid}", get(groups::get_one))
         .route("/api/v1/groups/{gid}/users", get(groups::members))
         .route("/api/v1/groups/{gid}/users/{uid}", put(groups::add_member).delete(groups::remove_member))
+        .route("/api/v1/groups/{gid}/owners", get(super::owners::owners))
+        .route("/api/v1/groups/{gid}/apps", get(super::owners::apps))
         .route("/api/v1/apps", get(apps::list))
         .route("/api/v1/apps/{aid}", get(apps::get_one))
         .route("/api/v1/apps/{aid}/users", get(apps::users).post(apps::assign))

@@ -18,6 +18,7 @@ mod logs;
 pub mod model;
 mod oauth;
 mod oig;
+mod owners;
 mod users;
 pub mod world;
 
