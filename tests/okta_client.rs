@@ -282,6 +282,23 @@ async fn a_429_is_waited_out_and_the_request_succeeds() {
 }
 
 #[tokio::test]
+async fn listing_under_a_tight_budget_never_meets_a_429() {
+    // Two-second windows with a budget of 4 stand in for Okta's minute so the test takes seconds.
+    let emu = start(|s| {
+        s.okta.set_rate_limit(Some(4));
+        s.okta.set_rate_limit_window(2);
+    })
+    .await;
+    let client = ssws(&emu);
+    let users = client.all_users(&UserQuery::all().limit(40)).await.unwrap();
+    let (_, visible) = emu.shared.okta.user_counts();
+    assert_eq!(users.len(), visible);
+    let stats = emu.shared.okta.stats();
+    assert!(stats.requests >= 12, "{stats:?}");
+    assert_eq!(stats.rate_limited, 0, "the governor kept under the budget");
+}
+
+#[tokio::test]
 async fn reads_are_retried_through_server_errors_and_writes_are_not() {
     let emu = start(|_| {}).await;
     let client = ssws(&emu);

@@ -312,13 +312,13 @@ async fn okta_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: N
     // concurrent limit (limit and remaining both 0, which is how the SDKs recognise it).
     let inflight = okta.inflight.fetch_add(1, Ordering::SeqCst) + 1;
     let _guard = InflightGuard(&okta.inflight);
-    let (conc_limit, budget, injected) = {
+    let (conc_limit, budget, injected, window_secs) = {
         let mut s = okta.settings();
         let injected = s.inject_429 > 0;
         if injected {
             s.inject_429 -= 1;
         }
-        (s.concurrency_limit, s.rate_limit.unwrap_or(class.limit), injected)
+        (s.concurrency_limit, s.rate_limit.unwrap_or(class.limit), injected, s.rate_window_secs)
     };
     if inflight > conc_limit {
         okta.rate_limited.fetch_add(1, Ordering::Relaxed);
@@ -328,10 +328,10 @@ async fn okta_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: N
         return r;
     }
 
-    // Per-bucket fixed one-minute windows.
+    // Per-bucket fixed windows, a minute long as Okta's.
     let (remaining, reset, allowed) = {
         let mut l = okta.limiter.lock().unwrap_or_else(|e| e.into_inner());
-        let window = wall / 60;
+        let window = wall / window_secs;
         let entry = l.entry(class.bucket).or_insert((window, 0));
         if entry.0 != window {
             *entry = (window, 0);
@@ -340,7 +340,7 @@ async fn okta_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: N
         if allowed {
             entry.1 += 1;
         }
-        let reset = if injected { wall + 1 } else { (window + 1) * 60 };
+        let reset = if injected { wall + 1 } else { (window + 1) * window_secs };
         (budget.saturating_sub(entry.1), reset, allowed)
     };
     let finish = |mut r: Response, remaining: u32| {

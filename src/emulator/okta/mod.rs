@@ -56,6 +56,7 @@ pub struct Okta {
 #[derive(Debug, Clone)]
 struct Settings {
     rate_limit: Option<u32>,
+    rate_window_secs: i64,
     concurrency_limit: usize,
     decision_delay: Duration,
     clock_offset: i64,
@@ -129,6 +130,7 @@ impl Okta {
             limiter: Mutex::new(HashMap::new()),
             settings: Mutex::new(Settings {
                 rate_limit,
+                rate_window_secs: 60,
                 concurrency_limit: DEFAULT_CONCURRENCY_LIMIT,
                 decision_delay: DEFAULT_DECISION_DELAY,
                 clock_offset: 0,
@@ -173,6 +175,12 @@ impl Okta {
     /// Changes every rate-limit bucket's budget (requests per minute); `None` restores Okta's.
     pub fn set_rate_limit(&self, per_minute: Option<u32>) {
         self.settings().rate_limit = per_minute;
+    }
+
+    /// Shortens the rate-limit window from Okta's minute (tests of pacing that must not take
+    /// minutes); budgets then apply per window of `secs` seconds.
+    pub fn set_rate_limit_window(&self, secs: u32) {
+        self.settings().rate_window_secs = i64::from(secs.max(1));
     }
 
     /// Changes the number of requests served at once before 429s.
