@@ -230,7 +230,9 @@ fn classify(method: &Method, path: &str) -> Class {
         return Class { bucket: "/oauth2/v1", limit: 2000, scope: None };
     }
     if path.starts_with("/governance/") {
-        let scope = if path.contains("/catalogs/") {
+        let scope = if path.contains("/tasks") {
+            if read { "okta.accessRequests.tasks.read" } else { "okta.accessRequests.tasks.manage" }
+        } else if path.contains("/catalogs/") {
             "okta.accessRequests.catalog.read"
         } else if path.contains("request-conditions")
             || path.contains("request-settings")
@@ -489,6 +491,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/governance/api/v2/resources/{resource}/request-settings", get(oig::resource_settings))
         .route("/governance/api/v2/resources/{resource}/request-sequences", get(oig::list_sequences))
         .route("/governance/api/v2/request-settings", get(oig::org_settings))
+        .route("/governance/api/v2/tasks", get(oig::list_tasks))
+        .route("/governance/api/v2/tasks/{tid}", get(oig::get_task))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), okta_layer));
     let control = Router::new()
         .route("/__emulator/okta/inject-429", post(control_inject))

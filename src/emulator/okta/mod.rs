@@ -380,7 +380,9 @@ impl State {
             .requests
             .iter()
             .filter_map(|r| match r.status {
-                ReqStatus::Submitted | ReqStatus::Pending => Some(r.decide_at.unwrap_or(r.created)),
+                // SUBMITTED moves to PENDING at the next request; PENDING waits for the decision.
+                ReqStatus::Submitted => Some(r.created),
+                ReqStatus::Pending => Some(r.decide_at.unwrap_or(r.created)),
                 ReqStatus::Approved if r.revocation_status.is_none() => r.revocation_scheduled,
                 _ => None,
             })
