@@ -282,6 +282,23 @@ async fn a_429_is_waited_out_and_the_request_succeeds() {
 }
 
 #[tokio::test]
+async fn listing_under_a_tight_budget_never_meets_a_429() {
+    // Two-second windows with a budget of 4 stand in for Okta's minute so the test takes seconds.
+    let emu = start(|s| {
+        s.okta.set_rate_limit(Some(4));
+        s.okta.set_rate_limit_window(2);
+    })
+    .await;
+    let client = ssws(&emu);
+    let users = client.all_users(&UserQuery::all().limit(40)).await.unwrap();
+    let (_, visible) = emu.shared.okta.user_counts();
+    assert_eq!(users.len(), visible);
+    let stats = emu.shared.okta.stats();
+    assert!(stats.requests >= 12, "{stats:?}");
+    assert_eq!(stats.rate_limited, 0, "the governor kept under the budget");
+}
+
+#[tokio::test]
 async fn reads_are_retried_through_server_errors_and_writes_are_not() {
     let emu = start(|_| {}).await;
     let client = ssws(&emu);
@@ -387,6 +404,10 @@ async fn oig_catalog_requests_decisions_fulfilment_and_expiry() {
         .unwrap();
     assert_eq!(created.status.as_deref(), Some("SUBMITTED"));
     let decided = client.access_request(&created.id).await.unwrap();
+    let tasks: Vec<_> =
+        client.access_request_tasks(Some(&format!("requestId eq \"{}\"", created.id))).try_collect().await.unwrap();
+    assert_eq!(tasks.len(), 2, "manager, then group owner");
+    assert!(tasks.iter().all(|t| t.status.as_deref() == Some("COMPLETED") && t.value.as_deref() == Some("APPROVED")));
     assert_eq!(decided.status.as_deref(), Some("APPROVED"));
     assert_eq!(decided.grant_status.as_deref(), Some("GRANTED"));
     let decisions = decided.request_approval.as_ref().and_then(|a| a.decisions.clone()).unwrap();
@@ -455,6 +476,31 @@ async fn oig_catalog_requests_decisions_fulfilment_and_expiry() {
     {
         assert!(types.iter().any(|x| x == t), "{t} missing");
     }
+}
+
+#[tokio::test]
+async fn pending_requests_show_an_open_task_for_the_first_approver() {
+    let emu = start(|_| {}).await; // the default delay: approvers take a few seconds
+    let client = ssws(&emu);
+    let riley = client.user(RILEY).await.unwrap();
+    let zoom_top: Vec<_> = client.catalog_entries("not(parent pr)").try_collect().await.unwrap();
+    let zoom = zoom_top.iter().find(|e| e.name.as_deref() == Some("Zoom")).unwrap();
+    let zoom_users: Vec<_> = client.catalog_entries(&format!("parent eq \"{}\"", zoom.id)).try_collect().await.unwrap();
+    let r = client
+        .create_access_request(&NewAccessRequest {
+            entry_id: zoom_users[0].id.clone(),
+            requested_for: riley.id.clone(),
+            requested_by: None,
+            fields: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(client.access_request(&r.id).await.unwrap().status.as_deref(), Some("PENDING"));
+    let open: Vec<_> = client.access_request_tasks(Some("status eq \"OPEN\"")).try_collect().await.unwrap();
+    let task = open.iter().find(|t| t.request_id.as_deref() == Some(r.id.as_str())).unwrap();
+    let dana = emu.shared.okta.user_id("dana.desk@example.com").unwrap();
+    let assignee = task.assignees.as_ref().unwrap()[0].external_id.clone();
+    assert_eq!(assignee.as_deref(), Some(dana.as_str()), "the first of it-approvers-standard");
 }
 
 #[tokio::test]

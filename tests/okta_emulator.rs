@@ -218,3 +218,25 @@ async fn governance_lists_use_the_data_envelope_and_link_headers() {
     let (s, c, _) = error_code(get(&emu, "/governance/api/v2/requests?after=").await).await;
     assert_eq!((s, c.as_str()), (StatusCode::BAD_REQUEST, "E0000029"));
 }
+
+#[tokio::test]
+async fn two_emulators_of_one_seed_and_epoch_serve_identical_pages() {
+    grantdesk::install_crypto_provider();
+    let epoch = chrono::DateTime::parse_from_rfc3339("2025-06-02T09:00:00Z").unwrap().to_utc();
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let mut opts = EmulatorOptions::local(Scale::Demo, 42);
+        opts.spec = opts.spec.with_epoch(epoch);
+        let emu = emulator::start(opts).await.unwrap();
+        let mut text = String::new();
+        for path in
+            ["/api/v1/users?limit=200", "/api/v1/groups", "/api/v1/apps", "/governance/api/v2/requests?limit=200"]
+        {
+            let body = get(&emu, path).await.text().await.unwrap();
+            text.push_str(&body.replace(&emu.base_url, "BASE"));
+        }
+        bodies.push(text);
+    }
+    assert!(bodies[0].len() > 100_000);
+    assert_eq!(bodies[0], bodies[1]);
+}

@@ -23,12 +23,18 @@ pub struct RateHeaders {
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     limit: u32,
-    /// Budget left in the current window, less requests already sent and not yet answered.
+    /// Budget left in the window being handed out, less requests sent and not yet answered.
     remaining: u32,
-    /// Window end on the local clock, Unix seconds (fractional).
+    /// `X-Rate-Limit-Reset` of that window, once a response from it has been seen.
+    reset_server: Option<i64>,
+    /// The newest `X-Rate-Limit-Reset` seen: answers from older windows teach nothing.
+    last_reset: i64,
+    /// End of the window being handed out, on the local clock (Unix seconds, fractional).
     reset_local: f64,
-    /// When the budget being handed out becomes usable (the start of a window not yet begun).
+    /// When that window's budget becomes usable (later than now when it has not begun).
     not_before: f64,
+    /// Window length, learnt from consecutive resets (Okta's are a minute).
+    window: f64,
 }
 
 /// Per-bucket budgets shared by every request of one client.
@@ -39,6 +45,13 @@ pub struct Governor {
 
 fn now_f64() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// The local instant of a server reset: the server's `Date` tells the clock offset; `Date` has
+/// one-second resolution, so a second is added and the local reset is never early.
+fn local_reset(h: &RateHeaders, now: f64) -> f64 {
+    let offset = h.date.map(|d| d as f64 - now.floor()).unwrap_or(0.0);
+    h.reset as f64 - offset + 1.0
 }
 
 /// The rate-limit bucket of a request: Okta budgets by endpoint family, so ids become `{id}`.
@@ -62,9 +75,13 @@ impl Governor {
         let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let Some(b) = map.get_mut(bucket) else { return Duration::ZERO };
         if now >= b.reset_local {
-            // A new window: the full budget again (the next response corrects the estimate).
+            // A window began that no answer has described yet: assume the full budget and the
+            // usual length; the next answer corrects both.
+            while b.reset_local <= now {
+                b.reset_local += b.window;
+            }
             b.remaining = b.limit.saturating_sub(1);
-            b.reset_local = now + 60.0;
+            b.reset_server = None;
             b.not_before = now;
             return Duration::ZERO;
         }
@@ -74,40 +91,71 @@ impl Governor {
         }
         // Budget spent: wait for the reset, and count this request against the next window.
         b.not_before = b.reset_local;
-        b.reset_local += 60.0;
+        b.reset_local += b.window;
+        b.reset_server = None;
         b.remaining = b.limit.saturating_sub(1);
         Duration::from_secs_f64((b.not_before - now).max(0.0))
     }
 
-    /// Records a response's headers for `bucket`; `in_flight` are requests of the bucket sent
-    /// but not yet answered, already counted by the server or about to be.
+    /// Records a response's headers for `bucket`; `in_flight` are other requests of the bucket
+    /// sent and not yet answered, which the server may not have counted yet.
     pub fn observe(&self, bucket: &str, h: RateHeaders, in_flight: u32) {
         let now = now_f64();
-        let offset = h.date.map(|d| d as f64 - now.floor()).unwrap_or(0.0);
-        // Date has one-second resolution: add a second so the local reset is never early.
-        let reset_local = h.reset as f64 - offset + 1.0;
+        let reset_local = local_reset(&h, now);
         let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let remaining = h.remaining.saturating_sub(in_flight);
-        match map.get_mut(bucket) {
-            Some(b) if (b.reset_local - reset_local).abs() < 1.5 => {
-                b.limit = h.limit;
-                b.remaining = b.remaining.min(remaining);
+        let Some(b) = map.get_mut(bucket) else {
+            map.insert(
+                bucket.to_string(),
+                Bucket {
+                    limit: h.limit,
+                    remaining,
+                    reset_server: Some(h.reset),
+                    last_reset: h.reset,
+                    reset_local,
+                    not_before: now,
+                    window: 60.0,
+                },
+            );
+            return;
+        };
+        b.limit = h.limit;
+        if b.reset_server == Some(h.reset) {
+            b.remaining = b.remaining.min(remaining);
+        } else if h.reset > b.last_reset {
+            // The first answer from a newer window.
+            // Consecutive resets are a window apart, or several after an idle spell: keep the
+            // smallest gap seen (Okta's windows are a minute; tests use shorter ones).
+            let gap = (h.reset - b.last_reset) as f64;
+            if gap >= 1.0 {
+                b.window = b.window.min(gap);
             }
-            // An answer from an older window than the one being handed out: nothing to learn.
-            Some(b) if reset_local < b.reset_local => {}
-            _ => {
-                map.insert(bucket.to_string(), Bucket { limit: h.limit, remaining, reset_local, not_before: now });
-            }
+            b.remaining = if b.reset_server.is_none() { b.remaining.min(remaining) } else { remaining };
+            b.reset_server = Some(h.reset);
+            b.last_reset = h.reset;
+            b.reset_local = reset_local;
         }
+        // Otherwise a late answer from an older window: nothing to learn.
     }
 
     /// After a 429: nothing more in `bucket` until its reset.
     pub fn exhausted(&self, bucket: &str, h: RateHeaders) {
         let now = now_f64();
-        let offset = h.date.map(|d| d as f64 - now.floor()).unwrap_or(0.0);
-        let reset_local = h.reset as f64 - offset + 1.0;
+        let reset_local = local_reset(&h, now);
         let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        map.insert(bucket.to_string(), Bucket { limit: h.limit.max(1), remaining: 0, reset_local, not_before: now });
+        let window = map.get(bucket).map(|b| b.window).unwrap_or(60.0);
+        map.insert(
+            bucket.to_string(),
+            Bucket {
+                limit: h.limit.max(1),
+                remaining: 0,
+                reset_server: Some(h.reset),
+                last_reset: h.reset,
+                reset_local,
+                not_before: now,
+                window,
+            },
+        );
     }
 
     /// Seconds to wait after a 429 carrying these headers: `reset - Date + 1`, as Okta's SDKs do.

@@ -199,6 +199,41 @@ impl AccessRequest {
     }
 }
 
+/// An approval task of a request (who must decide, and what they decided).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    /// 24 hex characters.
+    pub id: String,
+    /// The request it belongs to.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// `OPEN`, `COMPLETED`, `ASSIGNING`, `LOCKED`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// `APPROVAL`, `QUESTION`, `TODO`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// Human label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Who must act.
+    #[serde(default)]
+    pub assignees: Option<Vec<Principal>>,
+    /// The answer (`APPROVED`/`DENIED` for approvals).
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Who answered.
+    #[serde(default)]
+    pub completed_by: Option<Principal>,
+    /// Created.
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last change.
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
 /// A request to raise.
 #[derive(Debug, Clone)]
 pub struct NewAccessRequest {
@@ -302,6 +337,16 @@ impl OktaClient {
         }
         q.append_pair("limit", "200");
         self.enveloped(format!("/governance/api/v2/requests?{}", q.finish()), "the access requests")
+    }
+
+    /// Approval tasks matching a SCIM `filter` (`requestId eq "req…"`, `status eq "OPEN"`).
+    pub fn access_request_tasks(&self, filter: Option<&str>) -> BoxStream<'static, Result<Task>> {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(f) = filter {
+            q.append_pair("filter", f);
+        }
+        q.append_pair("limit", "200");
+        self.enveloped(format!("/governance/api/v2/tasks?{}", q.finish()), "the approval tasks")
     }
 
     /// One access request.

@@ -188,6 +188,8 @@ validate(G, "/governance/api/v2/resources/{resourceId}/request-conditions/{reque
 validate(G, "/governance/api/v2/resources/{resourceId}/request-settings", "GET", "/governance/api/v2/resources/%s/request-settings" % aws_app_id, 200)
 validate(G, "/governance/api/v2/resources/{resourceId}/request-sequences", "GET", "/governance/api/v2/resources/%s/request-sequences" % aws_app_id, 200)
 validate(G, "/governance/api/v2/request-settings", "GET", "/governance/api/v2/request-settings", 200)
+tasks = validate(G, "/governance/api/v2/tasks", "GET", "/governance/api/v2/tasks?limit=5", 200)
+validate(G, "/governance/api/v2/tasks/{taskId}", "GET", "/governance/api/v2/tasks/%s" % tasks["data"][0]["id"], 200)
 
 for c in checked:
     print("checked:", c)

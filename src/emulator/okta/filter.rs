@@ -329,4 +329,68 @@ mod tests {
         assert!(parse(r#"status xx "A""#).is_err());
         assert!(parse(r#"(status eq "A""#).is_err());
     }
+
+    fn render(e: &Expr) -> String {
+        match e {
+            Expr::And(a, b) => format!("({} and {})", render(a), render(b)),
+            Expr::Or(a, b) => format!("({} or {})", render(a), render(b)),
+            Expr::Not(a) => format!("not({})", render(a)),
+            Expr::Present(a) => format!("{a} pr"),
+            Expr::Cmp { attr, op, value } => {
+                let op = match op {
+                    Op::Eq => "eq",
+                    Op::Ne => "ne",
+                    Op::Sw => "sw",
+                    Op::Co => "co",
+                    Op::Ew => "ew",
+                    Op::Gt => "gt",
+                    Op::Ge => "ge",
+                    Op::Lt => "lt",
+                    Op::Le => "le",
+                };
+                let v = match value {
+                    Value::Str(s) => format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Num(n) => n.to_string(),
+                    Value::Null => "null".into(),
+                };
+                format!("{attr} {op} {v}")
+            }
+        }
+    }
+
+    fn arb_expr() -> impl proptest::strategy::Strategy<Value = Expr> {
+        use proptest::prelude::*;
+        let attr = prop::sample::select(vec!["status", "profile.login", "target.id", "lastUpdated", "parent"]);
+        let op = prop::sample::select(vec![Op::Eq, Op::Ne, Op::Sw, Op::Co, Op::Ew, Op::Gt, Op::Ge, Op::Lt, Op::Le]);
+        let value = prop_oneof![
+            "[a-zA-Z0-9 .@\"\\\\()-]{0,12}".prop_map(Value::Str),
+            any::<bool>().prop_map(Value::Bool),
+            (0u32..100_000).prop_map(|n| Value::Num(f64::from(n))),
+        ];
+        let leaf = prop_oneof![
+            (attr.clone(), op, value).prop_map(|(a, op, value)| Expr::Cmp { attr: a.to_string(), op, value }),
+            attr.prop_map(|a| Expr::Present(a.to_string())),
+        ];
+        leaf.prop_recursive(4, 24, 2, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::And(Box::new(a), Box::new(b))),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Or(Box::new(a), Box::new(b))),
+                inner.prop_map(|a| Expr::Not(Box::new(a))),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rendered_expressions_parse_back_to_themselves(e in arb_expr()) {
+            let text = render(&e);
+            proptest::prop_assert_eq!(parse(&text), Ok(e), "{}", text);
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(s in ".{0,60}") {
+            let _ = parse(&s);
+        }
+    }
 }

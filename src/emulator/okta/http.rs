@@ -230,7 +230,9 @@ fn classify(method: &Method, path: &str) -> Class {
         return Class { bucket: "/oauth2/v1", limit: 2000, scope: None };
     }
     if path.starts_with("/governance/") {
-        let scope = if path.contains("/catalogs/") {
+        let scope = if path.contains("/tasks") {
+            if read { "okta.accessRequests.tasks.read" } else { "okta.accessRequests.tasks.manage" }
+        } else if path.contains("/catalogs/") {
             "okta.accessRequests.catalog.read"
         } else if path.contains("request-conditions")
             || path.contains("request-settings")
@@ -312,13 +314,13 @@ async fn okta_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: N
     // concurrent limit (limit and remaining both 0, which is how the SDKs recognise it).
     let inflight = okta.inflight.fetch_add(1, Ordering::SeqCst) + 1;
     let _guard = InflightGuard(&okta.inflight);
-    let (conc_limit, budget, injected) = {
+    let (conc_limit, budget, injected, window_secs) = {
         let mut s = okta.settings();
         let injected = s.inject_429 > 0;
         if injected {
             s.inject_429 -= 1;
         }
-        (s.concurrency_limit, s.rate_limit.unwrap_or(class.limit), injected)
+        (s.concurrency_limit, s.rate_limit.unwrap_or(class.limit), injected, s.rate_window_secs)
     };
     if inflight > conc_limit {
         okta.rate_limited.fetch_add(1, Ordering::Relaxed);
@@ -328,10 +330,10 @@ async fn okta_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: N
         return r;
     }
 
-    // Per-bucket fixed one-minute windows.
+    // Per-bucket fixed windows, a minute long as Okta's.
     let (remaining, reset, allowed) = {
         let mut l = okta.limiter.lock().unwrap_or_else(|e| e.into_inner());
-        let window = wall / 60;
+        let window = wall / window_secs;
         let entry = l.entry(class.bucket).or_insert((window, 0));
         if entry.0 != window {
             *entry = (window, 0);
@@ -340,7 +342,7 @@ async fn okta_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: N
         if allowed {
             entry.1 += 1;
         }
-        let reset = if injected { wall + 1 } else { (window + 1) * 60 };
+        let reset = if injected { wall + 1 } else { (window + 1) * window_secs };
         (budget.saturating_sub(entry.1), reset, allowed)
     };
     let finish = |mut r: Response, remaining: u32| {
@@ -491,6 +493,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/governance/api/v2/resources/{resource}/request-settings", get(oig::resource_settings))
         .route("/governance/api/v2/resources/{resource}/request-sequences", get(oig::list_sequences))
         .route("/governance/api/v2/request-settings", get(oig::org_settings))
+        .route("/governance/api/v2/tasks", get(oig::list_tasks))
+        .route("/governance/api/v2/tasks/{tid}", get(oig::get_task))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), okta_layer));
     let control = Router::new()
         .route("/__emulator/okta/inject-429", post(control_inject))

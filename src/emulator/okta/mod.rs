@@ -57,6 +57,7 @@ pub struct Okta {
 #[derive(Debug, Clone)]
 struct Settings {
     rate_limit: Option<u32>,
+    rate_window_secs: i64,
     concurrency_limit: usize,
     decision_delay: Duration,
     clock_offset: i64,
@@ -130,6 +131,7 @@ impl Okta {
             limiter: Mutex::new(HashMap::new()),
             settings: Mutex::new(Settings {
                 rate_limit,
+                rate_window_secs: 60,
                 concurrency_limit: DEFAULT_CONCURRENCY_LIMIT,
                 decision_delay: DEFAULT_DECISION_DELAY,
                 clock_offset: 0,
@@ -174,6 +176,12 @@ impl Okta {
     /// Changes every rate-limit bucket's budget (requests per minute); `None` restores Okta's.
     pub fn set_rate_limit(&self, per_minute: Option<u32>) {
         self.settings().rate_limit = per_minute;
+    }
+
+    /// Shortens the rate-limit window from Okta's minute (tests of pacing that must not take
+    /// minutes); budgets then apply per window of `secs` seconds.
+    pub fn set_rate_limit_window(&self, secs: u32) {
+        self.settings().rate_window_secs = i64::from(secs.max(1));
     }
 
     /// Changes the number of requests served at once before 429s.
@@ -373,7 +381,9 @@ impl State {
             .requests
             .iter()
             .filter_map(|r| match r.status {
-                ReqStatus::Submitted | ReqStatus::Pending => Some(r.decide_at.unwrap_or(r.created)),
+                // SUBMITTED moves to PENDING at the next request; PENDING waits for the decision.
+                ReqStatus::Submitted => Some(r.created),
+                ReqStatus::Pending => Some(r.decide_at.unwrap_or(r.created)),
                 ReqStatus::Approved if r.revocation_status.is_none() => r.revocation_scheduled,
                 _ => None,
             })

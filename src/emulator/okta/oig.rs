@@ -832,3 +832,160 @@ pub async fn org_settings() -> ApiResult {
         &json!({ "subprocessorsAcknowledged": true, "provisioningStatus": "PROVISIONED", "requestExperiences": ["CATALOG", "ADMIN_ROLES"], "longTimePastProvisioned": false }),
     ))
 }
+
+/// An approval task, derived from a request's approval steps: OPEN for the approver whose
+/// decision is awaited, COMPLETED with the decision once given.
+struct TaskView {
+    id: String,
+    request: usize,
+    assignee: usize,
+    status: &'static str,
+    created: Secs,
+    updated: Secs,
+    value: Option<&'static str>,
+}
+
+fn task_id(request_id: &str, step: usize) -> String {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(format!("{request_id}:{step}").as_bytes());
+    hex::encode(&d[..12])
+}
+
+fn tasks(s: &OktaState) -> Vec<TaskView> {
+    let mut out = Vec::new();
+    for (r, rq) in s.requests.iter().enumerate() {
+        match rq.status {
+            ReqStatus::Submitted | ReqStatus::Pending => {
+                let c = &s.conditions[rq.condition];
+                let first = approvers(
+                    &s.sequences[c.sequence],
+                    c,
+                    &s.groups,
+                    &s.apps,
+                    &s.idx,
+                    |u| s.managers[u],
+                    rq.requested_for,
+                );
+                if let Some(a) = first.first() {
+                    out.push(TaskView {
+                        id: task_id(&rq.id, 0),
+                        request: r,
+                        assignee: *a,
+                        status: "OPEN",
+                        created: rq.created,
+                        updated: rq.created,
+                        value: None,
+                    });
+                }
+            }
+            _ => {
+                for (k, d) in rq.decisions.iter().enumerate() {
+                    out.push(TaskView {
+                        id: task_id(&rq.id, k),
+                        request: r,
+                        assignee: d.user,
+                        status: "COMPLETED",
+                        created: rq.created,
+                        updated: d.decided_ms / 1000,
+                        value: Some(if d.approved { "APPROVED" } else { "DENIED" }),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn task_json(s: &OktaState, t: &TaskView) -> Value {
+    let rq = &s.requests[t.request];
+    let assignee = json!({ "externalId": s.users[t.assignee].id, "type": "OKTA_USER" });
+    let mut v = json!({
+        "id": t.id,
+        "assignees": [assignee],
+        "status": t.status,
+        "label": format!("Approve access to {} for {} {}", s.entries[rq.entry].name, s.users[rq.requested_for].profile.first_name, s.users[rq.requested_for].profile.last_name),
+        "requestId": rq.id,
+        "createdAt": ts(t.created),
+        "updatedAt": ts(t.updated),
+        "type": "APPROVAL",
+    });
+    if let Some(value) = t.value {
+        v["value"] = json!(value);
+        v["completedBy"] = assignee;
+    }
+    v
+}
+
+fn task_attr(s: &OktaState, t: &TaskView, a: &str) -> Option<String> {
+    Some(match a {
+        "id" => t.id.clone(),
+        "status" => t.status.to_string(),
+        "type" => "APPROVAL".into(),
+        "assigneeId" => s.users[t.assignee].id.clone(),
+        "requestId" => s.requests[t.request].id.clone(),
+        "createdAt" => ts(t.created),
+        "updatedAt" => ts(t.updated),
+        _ => return None,
+    })
+}
+
+/// `GET /governance/api/v2/tasks` (read-only: the seeded approvers resolve tasks themselves).
+pub async fn list_tasks(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) -> ApiResult {
+    let p = Params::parse(q.as_deref());
+    let base = shared.base_url();
+    let s = shared.okta.state();
+    let limit = p.limit(20, 1, 200)?;
+    let expr = match p.get("filter").filter(|f| !f.is_empty()) {
+        Some(f) => Some(filter::parse(f).map_err(|e| {
+            ApiError::validation("filter").governance_cause(&format!("Invalid filter: {e}"), "filter", "INVALID_FILTER")
+        })?),
+        None => None,
+    };
+    let mut all = tasks(&s);
+    if let Some(ob) = p.get("orderBy").filter(|o| !o.is_empty()) {
+        let mut parts = ob.split_whitespace();
+        let (field, dir) = (parts.next().unwrap_or(""), parts.next().unwrap_or("asc"));
+        if !matches!(field, "createdAt" | "updatedAt") || !matches!(dir, "asc" | "desc") {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "E0000029", "Invalid paging request").governance_cause(
+                "Invalid `orderBy` syntax",
+                "orderBy",
+                "INVALID_DATA_TYPE",
+            ));
+        }
+        all.sort_by_key(|t| if field == "createdAt" { t.created } else { t.updated });
+        if dir == "desc" {
+            all.reverse();
+        }
+    }
+    let start = match p.get("after").filter(|a| !a.is_empty()) {
+        Some(a) => all.iter().position(|t| t.id == a).map(|i| i + 1).ok_or_else(ApiError::bad_paging)?,
+        None => 0,
+    };
+    let mut page = Vec::new();
+    for t in &all[start..] {
+        if let Some(e) = &expr
+            && !e.eval(&|a| task_attr(&s, t, a), false)
+        {
+            continue;
+        }
+        page.push(t);
+        if page.len() > limit {
+            break;
+        }
+    }
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let path = "/governance/api/v2/tasks";
+    let data = page.iter().map(|t| task_json(&s, t)).collect();
+    let self_href = format!("{base}{path}?{}", p.link_query(limit, p.get("after")));
+    let next = more.then(|| format!("{base}{path}?{}", p.link_query(limit, page.last().map(|t| t.id.as_str()))));
+    Ok(envelope(data, self_href, next))
+}
+
+/// `GET /governance/api/v2/tasks/{taskId}`.
+pub async fn get_task(State(shared): State<Arc<Shared>>, Path(tid): Path<String>) -> ApiResult {
+    let s = shared.okta.state();
+    let all = tasks(&s);
+    let t = all.iter().find(|t| t.id == tid).ok_or_else(|| ApiError::not_found(&tid, "Task"))?;
+    Ok(json_response(StatusCode::OK, &task_json(&s, t)))
+}

@@ -1196,3 +1196,30 @@ fn seed_logs(b: &mut Built, people: &People, epoch: Secs, rng: &mut ChaCha8Rng, 
     }
     b.logs = ev;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oig_durations_parse() {
+        assert_eq!(iso_duration_secs("PT4H"), Some(4 * 3_600));
+        assert_eq!(iso_duration_secs("P90D"), Some(90 * 86_400));
+        assert_eq!(iso_duration_secs("P2W"), Some(14 * 86_400));
+        assert_eq!(iso_duration_secs("P1DT30M"), Some(86_400 + 1_800));
+        assert_eq!(iso_duration_secs("4H"), None);
+        assert_eq!(iso_duration_secs("PT"), None);
+        assert_eq!(iso_duration_secs("PT4X"), None);
+    }
+
+    #[test]
+    fn ids_sort_in_creation_order_and_have_okta_shape() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let ids: Vec<String> = (0..5000u64).map(|i| okta_id("00u", i * 37, &mut rng)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 20 && id.starts_with("00u") && id.chars().all(|c| c.is_ascii_alphanumeric()))
+        );
+    }
+}
