@@ -26,8 +26,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
 pub use error::OktaError;
-pub use owners::GroupOwner;
 use governor::{Governor, RateHeaders, bucket_of};
+pub use owners::GroupOwner;
 
 use crate::config::OktaConfig;
 use crate::domain::{App, AppAssignment, Group, LogEvent, OktaUser};

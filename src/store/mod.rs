@@ -30,12 +30,12 @@ use sqlx::{Postgres, Sqlite, Transaction};
 pub use audit::{AuditQuery, ExportFormat, TimeRange, Verification};
 pub use cache::{CacheTable, Watermark, source};
 pub use history::{Confirmation, GrantChange, GrantEntry, GrantHistory, HistoryTarget, SourceFreshness, assemble};
-pub use requests::{Changed, RequestFilter, StoredRequest};
 pub use outbox::{Command, CommandStatus, Enqueued, NewCommand};
 pub use queries::{
     AgeBucket, AssignedTo, CacheCounts, DayCount, GroupDetail, QueueFilter, QueueOrder, QueueRow, TicketDetail,
     UserDetail, age_in_words,
 };
+pub use requests::{Changed, RequestFilter, StoredRequest};
 
 use crate::domain::audit::SecretFound;
 

@@ -82,7 +82,11 @@ const BY_ID_LOCKED: &str = "SELECT body, version FROM access_requests WHERE id =
 
 impl Store {
     /// Stores a newly raised request and its audit event in one transaction.
-    pub async fn insert_access_request(&self, r: &AccessRequest, event: &AuditEvent) -> Result<AuditRecord, StoreError> {
+    pub async fn insert_access_request(
+        &self,
+        r: &AccessRequest,
+        event: &AuditEvent,
+    ) -> Result<AuditRecord, StoreError> {
         check_secret(r)?;
         let body = encode(r)?;
         let mut tx = self.begin_write().await?;
@@ -106,8 +110,7 @@ impl Store {
 
     /// One request by id.
     pub async fn access_request(&self, id: &str) -> Result<Option<StoredRequest>, StoreError> {
-        let row: Option<Row> =
-            on_pool!(self, p => sqlx::query_as(BY_ID).bind(id).fetch_optional(p).await.ctx("reading an access request"))?;
+        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(BY_ID).bind(id).fetch_optional(p).await.ctx("reading an access request"))?;
         row.map(decode).transpose()
     }
 

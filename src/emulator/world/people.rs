@@ -667,8 +667,12 @@ pub fn generate(spec: &WorldSpec) -> People {
     // 8–20. Morgan's team is filled to about twenty.
     let remaining = total.saturating_sub(people.len());
     let weight_sum: u32 = Department::ALL.iter().map(|d| d.weight()).sum();
-    for dept in Department::ALL {
-        let mut quota = remaining * dept.weight() as usize / weight_sum as usize;
+    let quotas: Vec<usize> =
+        Department::ALL.iter().map(|d| remaining * d.weight() as usize / weight_sum as usize).collect();
+    // Rounding down leaves a few people over; Engineering, the largest department, takes them.
+    let leftover = remaining - quotas.iter().sum::<usize>();
+    for (i, dept) in Department::ALL.into_iter().enumerate() {
+        let mut quota = quotas[i] + if i == 0 { leftover } else { 0 };
         let head = head_of(dept);
         if dept == Department::Engineering {
             // Morgan's team: 18 more besides Riley and Casey.
@@ -706,5 +710,32 @@ impl Scale {
             Scale::Demo => 500,
             Scale::Large => 50_000,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headcount_is_exact_and_user_names_unique() {
+        for scale in [Scale::Demo, Scale::Large] {
+            let spec = WorldSpec::new(scale, 7);
+            let people = generate(&spec);
+            assert_eq!(people.people.len(), scale.people());
+            let names: std::collections::HashSet<&str> = people.people.iter().map(|p| p.user_name.as_str()).collect();
+            assert_eq!(names.len(), people.people.len());
+        }
+    }
+
+    #[test]
+    fn personas_have_their_reporting_lines() {
+        let people = generate(&WorldSpec::new(Scale::Demo, 1));
+        let morgan = Persona::Morgan.index();
+        assert_eq!(people.persona(Persona::Riley).manager, Some(morgan));
+        assert_eq!(people.persona(Persona::Casey).manager, Some(morgan));
+        assert_eq!(people.persona(Persona::Casey).employment, Employment::Contractor);
+        let team = people.reports_of(morgan).count();
+        assert!((18..=22).contains(&team), "morgan manages about 20 people, not {team}");
     }
 }
