@@ -176,6 +176,7 @@ async fn a_note_applied_before_a_crash_is_not_applied_again() {
             name: me.name,
         },
         read_only: false,
+        catalog: Default::default(),
     });
     let text = "Crash-test note";
     let cmd = Command::AddJournal {

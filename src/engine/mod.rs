@@ -6,6 +6,8 @@
 pub mod access;
 pub mod apply;
 pub mod command;
+pub mod directory;
+pub mod routes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use tokio::sync::broadcast;
 
 use crate::config::Config;
 use crate::domain::audit::{AuditEvent, Outcome};
+use crate::domain::catalog::Catalog;
 use crate::okta::OktaClient;
 use crate::servicenow::ServiceNowClient;
 use crate::store::{Command as OutboxCommand, CommandStatus, Enqueued, NewCommand, Store, StoreError};
@@ -59,6 +62,9 @@ pub enum EngineError {
     /// Something remote failed; the message says what and what to do.
     #[error("{0}")]
     Remote(String),
+    /// The operator's input cannot be used (the message says what is expected).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// What happened to one command.
@@ -100,6 +106,7 @@ struct Inner {
     okta: Option<OktaClient>,
     operator: Operator,
     read_only: bool,
+    catalog: Catalog,
     events: broadcast::Sender<EngineEvent>,
     wake: tokio::sync::Notify,
 }
@@ -116,6 +123,8 @@ pub struct EngineParts {
     pub operator: Operator,
     /// Refuse every change.
     pub read_only: bool,
+    /// The access catalog.
+    pub catalog: Catalog,
 }
 
 impl Engine {
@@ -129,6 +138,7 @@ impl Engine {
                 okta: parts.okta,
                 operator: parts.operator,
                 read_only: parts.read_only,
+                catalog: parts.catalog,
                 events,
                 wake: tokio::sync::Notify::new(),
             }),
@@ -152,7 +162,8 @@ impl Engine {
         };
         let me = servicenow.current_user().await.context("asking ServiceNow who the operator is")?;
         let operator = Operator { user_name: me.user_name, sys_id: me.sys_id, login: me.email, name: me.name };
-        Ok(Engine::new(EngineParts { store, servicenow: Some(servicenow), okta, operator, read_only }))
+        let catalog = load_catalog(cfg)?;
+        Ok(Engine::new(EngineParts { store, servicenow: Some(servicenow), okta, operator, read_only, catalog }))
     }
 
     /// The store.
@@ -186,13 +197,19 @@ impl Engine {
         self.inner.read_only
     }
 
+    /// The access catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
     /// Subscribes to command outcomes.
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.inner.events.subscribe()
     }
 
-    /// The audit intent of `command` by the operator.
-    fn intent(&self, command: &Command) -> AuditEvent {
+    /// The audit intent of `command` by the operator: who it concerns (the Okta user), what
+    /// (the group, app or ticket), on which ticket.
+    async fn intent(&self, command: &Command) -> AuditEvent {
         let mut e = AuditEvent::new(self.inner.operator.user_name.clone(), command.audit_action(), Outcome::Intent);
         if let Some(t) = command.ticket() {
             e.object = t.number.clone();
@@ -200,6 +217,13 @@ impl Engine {
         }
         if let Some(u) = command.user() {
             e.subject = u.login.clone();
+        }
+        if let Some(id) = command.request_id()
+            && let Ok(Some(s)) = self.inner.store.access_request(id).await
+        {
+            e.subject = s.request.requested_for.clone();
+            e.object = s.request.target.name().to_string();
+            e.ticket = s.request.ticket.clone().unwrap_or_default();
         }
         e.details = apply::intent_details(command);
         e
@@ -210,7 +234,7 @@ impl Engine {
     /// refuses every command, and the refusal is audited.
     pub async fn submit(&self, command: &Command, key: Option<String>) -> Result<OutboxCommand, EngineError> {
         if self.inner.read_only {
-            let mut e = self.intent(command);
+            let mut e = self.intent(command).await;
             e.outcome = Outcome::Refused;
             e.details["reason"] = Value::String("read-only mode".into());
             self.inner.store.append_audit(&e).await?;
@@ -222,7 +246,7 @@ impl Engine {
             kind: command.kind().to_string(),
             payload,
             idempotency_key: key.unwrap_or_else(|| format!("{}:{}", command.kind(), uuid::Uuid::new_v4())),
-            intent: self.intent(command),
+            intent: self.intent(command).await,
         };
         let c = match self.inner.store.enqueue(&new).await? {
             Enqueued::New(c) | Enqueued::Existing(c) => c,
@@ -234,6 +258,11 @@ impl Engine {
     /// Submits `command` and applies it now, returning its outcome (the CLI's path).
     pub async fn run(&self, command: &Command, key: Option<String>) -> Result<Finished, EngineError> {
         let c = self.submit(command, key).await?;
+        self.run_queued(c).await
+    }
+
+    /// Applies an already queued command now and returns its outcome.
+    pub async fn run_queued(&self, c: OutboxCommand) -> Result<Finished, EngineError> {
         match c.status {
             CommandStatus::Done | CommandStatus::Failed => return Ok(self.finished_of(&c)),
             CommandStatus::InFlight => {
@@ -298,7 +327,7 @@ impl Engine {
                 return Ok(Some(f));
             }
         };
-        let mut outcome = self.intent(&command);
+        let mut outcome = self.intent(&command).await;
         outcome.operator = c.operator.clone();
         outcome.time = Utc::now();
         let result = apply::apply(self, &command, &c).await;
@@ -380,6 +409,29 @@ impl Engine {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The configured catalog: `[catalog]` in the config, or `GRANTDESK_CATALOG` naming a TOML file
+/// (or `demo` for the demo world's default catalog); empty when neither is set.
+pub fn load_catalog(cfg: &Config) -> anyhow::Result<Catalog> {
+    use anyhow::Context as _;
+    if let Some(v) = &cfg.catalog {
+        return Catalog::from_toml(v).map_err(|e| {
+            anyhow::anyhow!("config {}: {e}", cfg.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
+        });
+    }
+    match std::env::var("GRANTDESK_CATALOG").ok().filter(|s| !s.is_empty()).as_deref() {
+        None => Ok(Catalog::default()),
+        Some("demo") => Ok(Catalog::demo()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the catalog {path} (GRANTDESK_CATALOG)"))?;
+            let value: toml::Value =
+                toml::from_str(&text).with_context(|| format!("catalog {path} is not valid TOML"))?;
+            let table = value.get("catalog").cloned().unwrap_or(value);
+            Catalog::from_toml(&table).map_err(|e| anyhow::anyhow!("catalog {path}: {e}"))
         }
     }
 }

@@ -186,6 +186,13 @@ pub(crate) enum WriteTx {
 }
 
 impl WriteTx {
+    async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            WriteTx::Sqlite(tx) => tx.rollback().await.ctx("rolling back"),
+            WriteTx::Postgres(tx) => tx.rollback().await.ctx("rolling back"),
+        }
+    }
+
     async fn commit(self) -> Result<(), StoreError> {
         match self {
             WriteTx::Sqlite(tx) => tx.commit().await.ctx("committing"),

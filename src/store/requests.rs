@@ -42,10 +42,10 @@ pub struct RequestFilter {
 pub struct Changed {
     /// The request as stored now.
     pub request: AccessRequest,
-    /// Whether the request itself was written (a refusal writes only the audit event).
+    /// Whether the request was changed (and its audit event written).
     pub written: bool,
-    /// The audit record appended.
-    pub audit: AuditRecord,
+    /// The audit record appended, when it was.
+    pub audit: Option<AuditRecord>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -115,11 +115,11 @@ impl Store {
     }
 
     /// Changes a request atomically: `change` sees the current request, applies the policy to a
-    /// copy and returns whether to write it, and the audit event describing what happened (a
-    /// refusal returns `false` and a `refused` event: only the event is written).
+    /// copy, and returns the audit event describing the change — or `None` to leave the request
+    /// as it is (a refusal, or nothing to do), in which case nothing is written.
     pub async fn change_access_request<F>(&self, id: &str, change: F) -> Result<Changed, StoreError>
     where
-        F: FnOnce(&mut AccessRequest) -> (bool, AuditEvent),
+        F: FnOnce(&mut AccessRequest) -> Option<AuditEvent>,
     {
         let mut tx = self.begin_write().await?;
         let row: Option<Row> = match &mut tx {
@@ -132,8 +132,11 @@ impl Store {
         };
         let stored = row.map(decode).transpose()?.ok_or_else(|| StoreError::UnknownRequest(id.to_string()))?;
         let mut request = stored.request.clone();
-        let (write, event) = change(&mut request);
-        if write {
+        let Some(event) = change(&mut request) else {
+            tx.rollback().await?;
+            return Ok(Changed { request: stored.request, written: false, audit: None });
+        };
+        {
             check_secret(&request)?;
             let body = encode(&request)?;
             let n = on_tx!(&mut tx, c => sqlx::query(UPDATE)
@@ -151,7 +154,7 @@ impl Store {
         let mut records = append_in_tx(&mut tx, std::slice::from_ref(&event)).await?;
         tx.commit().await?;
         let audit = records.pop().ok_or_else(|| StoreError::Corrupt("an append returned no record".into()))?;
-        Ok(Changed { request: if write { request } else { stored.request }, written: write, audit })
+        Ok(Changed { request, written: true, audit: Some(audit) })
     }
 
     /// Requests matching `filter`, newest first.
