@@ -46,8 +46,9 @@ pub(super) async fn run(args: PreviewArgs, globals: &Globals) -> anyhow::Result<
     if args.theme.is_some() {
         console.theme = args.theme.clone();
     }
-    console.initial_view = SavedView::parse(&args.view)
-        .ok_or_else(|| anyhow::anyhow!("no saved view `{}`; try my-open, unassigned, access-requests, breached, all", args.view))?;
+    console.initial_view = SavedView::parse(&args.view).ok_or_else(|| {
+        anyhow::anyhow!("no saved view `{}`; try my-open, unassigned, access-requests, breached, all", args.view)
+    })?;
     let data = FixtureData::generate(args.tickets, args.seed, chrono::Utc::now());
     let handler = FixtureHandler::new(data).with_latency(Duration::from(args.latency));
     if args.fail_commands {

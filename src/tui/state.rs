@@ -203,7 +203,8 @@ impl QueueState {
             sanitize_line(&row.number),
             sanitize_line(&row.state),
             sanitize_line(&row.caller),
-            sanitize_line(&row.caller_login),
+            // The login's domain is the same for everyone: searching it only adds noise.
+            sanitize_line(row.caller_login.split('@').next().unwrap_or_default()),
             sanitize_line(&row.assignment_group),
             sanitize_line(&row.assigned_to),
             sanitize_line(&row.short_description),

@@ -20,8 +20,8 @@ use crate::tui::filter::FuzzyList;
 use crate::tui::keymap::KeyChord;
 use crate::tui::layout;
 use crate::tui::state::{
-    Confirm, ConfirmFocus, GroupScreen, QueueState, Level, ListCursor, Notification, Pending, Popup, Prompt, PromptKind,
-    ResolveField, ResolveForm, Screen, SortKey, State, TicketPane, TicketScreen, UserPane, UserScreen,
+    Confirm, ConfirmFocus, GroupScreen, Level, ListCursor, Notification, Pending, Popup, Prompt, PromptKind,
+    QueueState, ResolveField, ResolveForm, Screen, SortKey, State, TicketPane, TicketScreen, UserPane, UserScreen,
 };
 
 /// What `update` asks of the runtime.
@@ -541,7 +541,12 @@ fn reselect(state: &mut State, sys_id: Option<String>) {
 fn rebuild_members(state: &mut State, screen: &mut GroupScreen) {
     let Some(detail) = state.groups.get(&screen.name).and_then(|g| g.data.as_ref()) else { return };
     let columns = detail.members.iter().flat_map(|u| {
-        [sanitize_line(&u.login).into_owned(), sanitize_line(&u.display_name()).into_owned(), u.status.to_string(), sanitize_line(&u.department).into_owned()]
+        [
+            sanitize_line(&u.login).into_owned(),
+            sanitize_line(&u.display_name()).into_owned(),
+            u.status.to_string(),
+            sanitize_line(&u.department).into_owned(),
+        ]
     });
     let query = screen.members.query().to_string();
     screen.members = FuzzyList::new(4, columns, (0..detail.members.len() as u32).collect());
@@ -1293,3 +1298,7 @@ fn on_mouse(state: &mut State, ev: MouseEvent, fx: &mut Effects) {
         _ => fx.render = false,
     }
 }
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod tests;

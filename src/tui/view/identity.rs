@@ -229,6 +229,7 @@ impl Widget for GroupView<'_> {
         let inner = block.inner(l.members);
         block.render(l.members, buf);
         let height = usize::from(inner.height.saturating_sub(1));
+        let wide = inner.width >= 100;
         let highlighter = Highlighter::new(g.members.query());
         let hit = theme.style(Role::Match);
         let start = g.cursor.offset.min(shown.len());
@@ -240,28 +241,32 @@ impl Widget for GroupView<'_> {
                 let t = clean(t);
                 Cell::from(highlighted(&t, &highlighter.indices(&t), Style::default(), hit))
             };
-            let row = Row::new(vec![
+            let mut cells = vec![
                 Cell::from(if selected { s.theme.symbols.selected.clone() } else { " ".into() }),
                 text(&u.login),
                 text(&u.display_name()),
                 Cell::from(status_span(s, &u.status)),
-                text(&u.department),
-                Cell::from(Span::styled(
-                    u.last_login.map_or("never".into(), |t| span_text(s.now - t)),
-                    theme.style(Role::Muted),
-                )),
-            ]);
+            ];
+            if wide {
+                cells.push(text(&u.department));
+            }
+            cells.push(Cell::from(Span::styled(
+                u.last_login.map_or("never".into(), |t| span_text(s.now - t)),
+                theme.style(Role::Muted),
+            )));
+            let row = Row::new(cells);
             if selected { row.style(theme.style(Role::Selection)) } else { row }
         });
-        let header = Row::new(["", "Login", "Name", "Status", "Department", "Login"]).style(theme.style(Role::Header));
-        let widths = [
-            Constraint::Length(1),
-            Constraint::Min(24),
-            Constraint::Length(22),
-            Constraint::Length(16),
-            Constraint::Length(12),
-            Constraint::Length(6),
-        ];
+        let mut header = vec!["", "Login", "Name", "Status"];
+        let mut widths =
+            vec![Constraint::Length(1), Constraint::Min(20), Constraint::Length(20), Constraint::Length(18)];
+        if wide {
+            header.push("Department");
+            widths.push(Constraint::Length(12));
+        }
+        header.push("Last in");
+        widths.push(Constraint::Length(7));
+        let header = Row::new(header).style(theme.style(Role::Header));
         Table::new(rows, widths).header(header).column_spacing(1).render(inner, buf);
     }
 }
