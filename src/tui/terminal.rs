@@ -83,7 +83,14 @@ impl TerminalGuard {
         ACTIVE.store(true, Ordering::SeqCst);
         let guard = TerminalGuard;
         let mut out = io::stdout();
-        crossterm::execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+        // Cleared by hand: ratatui's `clear` asks the terminal where its cursor is, a round trip
+        // that a slow SSH link (or a terminal that never answers) turns into a stall.
+        crossterm::execute!(
+            out,
+            EnterAlternateScreen,
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All),
+            EnableBracketedPaste
+        )?;
         if mouse {
             crossterm::execute!(out, EnableMouseCapture)?;
         }
@@ -125,7 +132,6 @@ pub async fn run<H: EffectHandler>(config: ConsoleConfig, handler: H) -> anyhow:
 
     let guard = TerminalGuard::enter(config.mouse).context("setting up the terminal")?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout())).context("setting up the terminal")?;
-    terminal.clear()?;
 
     let mut hangup = signal(tokio::signal::unix::SignalKind::hangup());
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate());

@@ -438,3 +438,19 @@ fn ctrl_c_quits_from_anywhere() {
     h.press("ctrl-c");
     assert!(h.state.quit);
 }
+
+#[test]
+fn mouse_wheel_scrolls_and_a_click_selects_then_opens() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mut h = harness();
+    let mouse = |kind, row| Action::Mouse(MouseEvent { kind, column: 20, row, modifiers: KeyModifiers::NONE });
+    h.act(mouse(MouseEventKind::ScrollDown, 5));
+    assert_eq!(h.state.queue.cursor.selected, 3);
+    // Row 0 is the breadcrumbs, row 1 the table header: row 4 is the third ticket shown.
+    let top = h.state.queue_layout().table.y + 1;
+    h.act(mouse(MouseEventKind::Down(MouseButton::Left), top + 2));
+    assert_eq!(h.state.queue.cursor.selected, 2);
+    let number = h.state.queue.selected().unwrap().number.clone();
+    h.act(mouse(MouseEventKind::Down(MouseButton::Left), top + 2));
+    assert!(matches!(h.state.screen(), Screen::Ticket(t) if t.number == number), "second click opens");
+}
