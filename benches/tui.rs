@@ -90,6 +90,20 @@ fn keystroke_percentiles() {
     }
     percentiles("filter next keystroke `ri`->`ril` (+frame)", samples);
 
+    // The same keystroke until every one of the 100,000 items has been searched (the runtime
+    // does the chunks after the first between keystrokes).
+    let mut samples = Vec::new();
+    for _ in 0..100 {
+        let t = Instant::now();
+        frame(&mut state, &mut terminal, key(KeyCode::Char('r')));
+        while state.searching() {
+            frame(&mut state, &mut terminal, Action::ContinueSearch);
+        }
+        samples.push(t.elapsed());
+        frame(&mut state, &mut terminal, key(KeyCode::Backspace));
+    }
+    percentiles("filter `r`, all 100k searched (+frames)", samples);
+
     let mut samples = Vec::new();
     frame(&mut state, &mut terminal, key(KeyCode::Char('r')));
     frame(&mut state, &mut terminal, key(KeyCode::Char('i')));

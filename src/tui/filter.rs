@@ -11,8 +11,10 @@
 //! lives in one buffer, accents folded as the matcher folds them, so almost every column is
 //! ASCII; each column carries a 64-bit mask of the characters it holds, which rules most columns
 //! out unread; a fuzzy term only needs "is the needle a subsequence of this column", answered by
-//! a byte loop (nucleo's own matchers serve the other terms and non-ASCII text); large lists are
-//! searched on two threads.
+//! a byte loop (nucleo's own matchers serve the other terms and non-ASCII text). And a keystroke
+//! searches only until the first screenful of matches is found (yazi's chunked loading): the
+//! rest of a large list is searched in chunks between keystrokes ([`FuzzyList::advance`]), so
+//! typing never waits for the whole list.
 
 use std::cell::RefCell;
 
@@ -20,8 +22,28 @@ use nucleo_matcher::chars::{normalize, to_lower_case};
 use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Matcher, Utf32Str};
 
-/// Lists longer than this are searched on two threads.
-const PARALLEL_FROM: usize = 20_000;
+/// Items searched per chunk, between which input is read.
+pub const CHUNK: usize = 16_384;
+/// A keystroke searches on until this many matches are shown (or a chunk is done).
+const FIRST_MATCHES: usize = 256;
+/// Slices a keystroke's first search is cut into, to stop as soon as a screen is full.
+const SLICE: usize = 2_048;
+
+/// One query's search: the items it looks through, how far it got, and what matched.
+#[derive(Debug, Clone)]
+struct Step {
+    query: String,
+    pattern: Pattern,
+    base: Vec<u32>,
+    next: usize,
+    hits: Vec<u32>,
+}
+
+impl Step {
+    fn done(&self) -> bool {
+        self.next >= self.base.len()
+    }
+}
 
 /// A list's searchable texts, its display order, and the matches of the current query.
 #[derive(Debug, Clone, Default)]
@@ -41,8 +63,8 @@ pub struct FuzzyList {
     fields: usize,
     order: Vec<u32>,
     query: String,
-    /// Matches of each query typed so far that the current one extends; last is current.
-    steps: Vec<(String, Vec<u32>)>,
+    /// Searches of each query typed so far that the current one extends; last is current.
+    steps: Vec<Step>,
 }
 
 impl FuzzyList {
@@ -133,21 +155,37 @@ impl FuzzyList {
         found != atom.negative
     }
 
-    /// The items of `base` that satisfy every term of `pattern`, in `base`'s order.
-    fn search(&self, base: &[u32], pattern: &Pattern, matcher: &mut Matcher) -> Vec<u32> {
-        let mut hits = base.to_vec();
+    /// The items of `chunk` that satisfy every term of `pattern`, in order.
+    fn search(&self, mut chunk: Vec<u32>, pattern: &Pattern, matcher: &mut Matcher) -> Vec<u32> {
         for atom in &pattern.atoms {
             // Scoring an empty text sets the matcher's case and normalisation for this term.
             let _ = atom.score(Utf32Str::Ascii(b""), matcher);
             let probe = Probe::new(atom);
-            hits.retain(|&i| self.atom_matches(i as usize, atom, &probe, matcher));
+            chunk.retain(|&i| self.atom_matches(i as usize, atom, &probe, matcher));
         }
-        hits
+        chunk
+    }
+
+    /// Searches up to `items` more items of the current query; true while some remain.
+    pub fn advance(&mut self, items: usize, matcher: &mut Matcher) -> bool {
+        let Some(mut step) = self.steps.pop() else { return false };
+        let end = step.next.saturating_add(items).min(step.base.len());
+        let chunk = step.base[step.next..end].to_vec();
+        step.hits.extend(self.search(chunk, &step.pattern, matcher));
+        step.next = end;
+        let more = !step.done();
+        self.steps.push(step);
+        more
+    }
+
+    /// Whether the current query has items left to search.
+    pub fn searching(&self) -> bool {
+        self.steps.last().is_some_and(|s| !s.done())
     }
 
     /// Item indices to show, in order.
     pub fn visible(&self) -> &[u32] {
-        self.steps.last().map_or(&self.order, |(_, v)| v)
+        self.steps.last().map_or(&self.order, |s| &s.hits)
     }
 
     /// Number of items, filtered or not.
@@ -175,33 +213,37 @@ impl FuzzyList {
             self.steps.clear();
             return;
         }
-        while let Some((prev, _)) = self.steps.last() {
-            if narrows(prev, query) {
+        while let Some(prev) = self.steps.last() {
+            if narrows(&prev.query, query) {
                 break;
             }
             self.steps.pop();
         }
-        if self.steps.last().is_some_and(|(prev, _)| prev == query) {
+        if self.steps.last().is_some_and(|prev| prev.query == query) {
             return;
         }
-        let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
-        let base = self.steps.last().map_or(&self.order, |(_, v)| v);
-        let hits = if base.len() < PARALLEL_FROM {
-            self.search(base, &pattern, matcher)
-        } else {
-            // Two halves on two threads; each needs its own matcher scratch.
-            let (left, right) = base.split_at(base.len() / 2);
-            std::thread::scope(|scope| {
-                let other = scope.spawn(|| self.search(right, &pattern, &mut Matcher::default()));
-                let mut hits = self.search(left, &pattern, matcher);
-                match other.join() {
-                    Ok(rest) => hits.extend(rest),
-                    Err(_) => hits.extend(self.search(right, &pattern, matcher)),
-                }
-                hits
-            })
+        // A narrower query looks only at what the previous one matched, plus what it had not
+        // searched yet.
+        let base = match self.steps.last() {
+            None => self.order.clone(),
+            Some(prev) => {
+                let mut base = Vec::with_capacity(prev.hits.len() + prev.base.len() - prev.next);
+                base.extend_from_slice(&prev.hits);
+                base.extend_from_slice(&prev.base[prev.next..]);
+                base
+            }
         };
-        self.steps.push((query.to_string(), hits));
+        let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
+        self.steps.push(Step { query: query.to_string(), pattern, base, next: 0, hits: Vec::new() });
+        let mut searched = 0;
+        while searched < CHUNK && self.visible().len() < FIRST_MATCHES && self.advance(SLICE, matcher) {
+            searched += SLICE;
+        }
+    }
+
+    /// Searches everything left (tests, and callers that need the final list at once).
+    pub fn finish(&mut self, matcher: &mut Matcher) {
+        while self.advance(usize::MAX, matcher) {}
     }
 }
 
@@ -396,6 +438,31 @@ mod tests {
         assert_eq!(l.visible(), &[1]);
         l.set_query("nora !sales", &mut m);
         assert_eq!(l.visible(), &[0]);
+    }
+
+    #[test]
+    fn large_lists_answer_a_screenful_first_and_the_rest_in_chunks() {
+        let mut m = Matcher::default();
+        let items: Vec<String> =
+            (0..50_000).map(|i| if i % 3 == 0 { format!("vpn {i}") } else { format!("printer {i}") }).collect();
+        let mut l = FuzzyList::new(1, items.iter(), (0..50_000).rev().collect());
+        l.set_query("vp", &mut m);
+        assert!(l.searching(), "50,000 items are not searched in one keystroke");
+        let first: Vec<u32> = l.visible().to_vec();
+        assert!(first.len() >= FIRST_MATCHES && first.len() < 50_000 / 3);
+        // Narrowing while the previous search is unfinished still sees every item.
+        l.set_query("vpn 1", &mut m);
+        l.finish(&mut m);
+        assert!(!l.searching());
+        let want: Vec<u32> = (0..50_000u32)
+            .rev()
+            .filter(|i| i % 3 == 0 && format!("vpn {i}").contains("vpn") && i.to_string().contains('1'))
+            .collect();
+        assert_eq!(l.visible(), want.as_slice(), "same matches, same order as a full search");
+        l.set_query("vp", &mut m);
+        assert!(l.visible().starts_with(&first), "backspace returns to the earlier search");
+        l.finish(&mut m);
+        assert_eq!(l.visible().len(), 50_000 / 3 + 1);
     }
 
     #[test]

@@ -944,6 +944,9 @@ impl Harness {
                 queue.extend(self.handler.answer(&effect));
                 self.effects.push(effect);
             }
+            if queue.is_empty() && self.state.searching() {
+                queue.push_back(Action::ContinueSearch);
+            }
         }
     }
 

@@ -643,6 +643,13 @@ impl State {
         self.screens.last().unwrap_or(&Screen::Queue)
     }
 
+    /// Whether a filter still has items to search ([`crate::tui::Action::ContinueSearch`]).
+    pub fn searching(&self) -> bool {
+        self.queue.list.searching()
+            || self.audit.list.searching()
+            || self.screens.iter().any(|s| matches!(s, Screen::Group(g) if g.members.searching()))
+    }
+
     /// The newest notification still showing.
     pub fn notification(&self) -> Option<&Notification> {
         self.notifications.iter().rev().find(|n| (self.now - n.at).num_seconds() < n.ttl_secs())

@@ -144,6 +144,7 @@ pub async fn run<H: EffectHandler>(config: ConsoleConfig, handler: H) -> anyhow:
     while !state.quit {
         let due = last_frame + FRAME_GAP;
         tokio::select! {
+            biased;
             event = events.next() => match event {
                 Some(Ok(ev)) => if let Some(action) = to_action(ev) {
                     dirty |= apply(&mut state, action, &handler, &reply);
@@ -156,6 +157,10 @@ pub async fn run<H: EffectHandler>(config: ConsoleConfig, handler: H) -> anyhow:
             _ = tokio::time::sleep_until(due), if dirty => {}
             _ = recv_signal(&mut hangup) => break,
             _ = recv_signal(&mut terminate) => break,
+            // Lowest priority: more of a large filter, only when nothing else is ready.
+            _ = std::future::ready(()), if state.searching() => {
+                dirty |= apply(&mut state, Action::ContinueSearch, &handler, &reply);
+            }
         }
         // Apply everything already waiting, then draw once.
         while let Ok(action) = rx.try_recv() {

@@ -71,6 +71,16 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
             }
             fx.render = before != (state.notification().cloned(), now.timestamp() / 60);
         }
+        Action::ContinueSearch => {
+            let matcher = &mut state.matcher;
+            state.queue.list.advance(crate::tui::filter::CHUNK, matcher);
+            state.audit.list.advance(crate::tui::filter::CHUNK, matcher);
+            for screen in &mut state.screens {
+                if let Screen::Group(g) = screen {
+                    g.members.advance(crate::tui::filter::CHUNK, matcher);
+                }
+            }
+        }
         Action::Quit => state.quit = true,
         Action::ShowHelp => state.popup = Some(Popup::Help { scroll: 0 }),
         Action::OpenCommandLine => {

@@ -381,13 +381,16 @@ impl Widget for StatusLineView<'_> {
             let mut spans =
                 vec![Span::styled(prefix, theme.style(role)), Span::styled(shown, theme.style(Role::CommandLine))];
             if p.kind == PromptKind::Filter {
-                let (shown, total) = match s.screen() {
-                    Screen::Queue => (s.queue.shown(), s.queue.list.total()),
-                    Screen::Group(g) => (g.members.visible().len(), g.members.total()),
-                    Screen::Audit => (s.audit.list.visible().len(), s.audit.list.total()),
-                    _ => (0, 0),
+                let list = match s.screen() {
+                    Screen::Queue => Some(&s.queue.list),
+                    Screen::Group(g) => Some(&g.members),
+                    Screen::Audit => Some(&s.audit.list),
+                    _ => None,
                 };
-                let count = Line::from(Span::styled(format!(" {shown}/{total} "), theme.style(Role::Muted)));
+                let (shown, total, more) =
+                    list.map_or((0, 0, false), |l| (l.visible().len(), l.total(), l.searching()));
+                let more = if more { "+ (searching)" } else { "" };
+                let count = Line::from(Span::styled(format!(" {shown}{more}/{total} "), theme.style(Role::Muted)));
                 count.alignment(Alignment::Right).render(area, buf);
                 spans.truncate(2);
             }
