@@ -595,6 +595,13 @@ fn move_cursor(cursor: &mut ListCursor, mv: &Move, len: usize, page: usize) {
 fn move_selection(state: &mut State, mv: Move) {
     let page = state.page_rows();
     let body = state.chrome().body;
+    // Scrolling a ticket stops where its last line shows, so `k` after `G` moves at once.
+    let ticket_last = match state.screen() {
+        Screen::Ticket(t) if t.focus == TicketPane::Ticket => {
+            crate::tui::view::ticket_pane_lines(state, t).saturating_sub(page)
+        }
+        _ => 0,
+    };
     match state.screens.last_mut() {
         Some(Screen::Queue) | None => {
             let len = state.queue.shown();
@@ -602,12 +609,14 @@ fn move_selection(state: &mut State, mv: Move) {
         }
         Some(Screen::Ticket(t)) => match t.focus {
             TicketPane::Ticket => {
+                let last = ticket_last;
                 t.scroll = match mv {
                     Move::By(d) => t.scroll.saturating_add_signed(d),
                     Move::Page(d) => t.scroll.saturating_add_signed(d * page as isize),
                     Move::Top => 0,
-                    Move::Bottom => usize::MAX / 2,
-                };
+                    Move::Bottom => last,
+                }
+                .min(last);
             }
             TicketPane::Okta => {
                 let len = t

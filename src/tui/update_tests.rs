@@ -454,3 +454,18 @@ fn mouse_wheel_scrolls_and_a_click_selects_then_opens() {
     h.act(mouse(MouseEventKind::Down(MouseButton::Left), top + 2));
     assert!(matches!(h.state.screen(), Screen::Ticket(t) if t.number == number), "second click opens");
 }
+
+#[test]
+fn a_ticket_scrolls_no_further_than_its_last_line() {
+    let mut h = Harness::new(&Harness::config("default", ColorDepth::Ansi16), 2000, 80, 12);
+    h.press(":");
+    h.type_text("ticket INC0010001");
+    h.press("enter G");
+    let Screen::Ticket(t) = h.state.screen() else { panic!() };
+    let bottom = t.scroll;
+    assert!(bottom > 0, "a 12-line terminal cannot show the whole ticket");
+    assert!(h.screen().contains("Called the user, no answer."), "the last journal entry shows at the bottom");
+    h.press("j j j k");
+    let Screen::Ticket(t) = h.state.screen() else { panic!() };
+    assert_eq!(t.scroll, bottom - 1);
+}

@@ -31,7 +31,7 @@ pub use dashboard::{DashboardStripView, DashboardView};
 pub use identity::{GroupView, UserView};
 pub use popup::{CompletionPopup, ConfirmPopup, HelpPopup, JournalPopup, ResolvePopup, StatePopup};
 pub use queue::QueueView;
-pub use ticket::{OktaAccountView, TicketView};
+pub use ticket::{OktaAccountView, TicketView, ticket_pane_lines};
 
 /// Draws the whole console for `state`.
 pub fn render(frame: &mut Frame, state: &State) {

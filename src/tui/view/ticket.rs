@@ -76,6 +76,16 @@ impl Widget for TicketView<'_> {
     }
 }
 
+/// How many lines the ticket pane's text takes at the current size (for scrolling).
+pub fn ticket_pane_lines(s: &State, t: &TicketScreen) -> usize {
+    let l = layout::ticket(s.chrome().body, t.focus);
+    let Some(pane) = l.ticket else { return 0 };
+    let width = usize::from(pane.width.saturating_sub(2));
+    let summary = usize::from(l.okta.is_none());
+    let body = s.tickets.get(&t.number).and_then(|x| x.data.as_ref()).map_or(3, |d| ticket_lines(s, d, width).len());
+    summary + body
+}
+
 /// One line about the caller's account, for narrow screens where the Okta pane is hidden.
 fn okta_summary<'a>(s: &State, t: &TicketScreen, user: Option<&UserDetail>) -> Line<'a> {
     let tab = s.keymap.keys_of(crate::tui::keymap::Context::Global, "next_pane").unwrap_or_default();
