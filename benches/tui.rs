@@ -152,6 +152,15 @@ fn count_only(n: usize) {
     for c in prefix.chars() {
         frame(&mut state, &mut terminal, key(KeyCode::Char(c)));
     }
+    if std::env::var("TUI_BENCH_MOVE").is_ok() {
+        // Movement keys on the plain queue instead of filter keystrokes.
+        frame(&mut state, &mut terminal, key(KeyCode::Esc));
+        for i in 0..n {
+            frame(&mut state, &mut terminal, key(if i % 2 == 0 { KeyCode::Char('j') } else { KeyCode::PageDown }));
+        }
+        black_box(state.queue.cursor);
+        return;
+    }
     let next = if prefix.is_empty() { 'r' } else { 'l' };
     for _ in 0..n {
         frame(&mut state, &mut terminal, key(KeyCode::Char(next)));

@@ -130,10 +130,7 @@ impl FuzzyList {
             let (start, end) = (s[c] as usize, s[c + 1] as usize - 1);
             match (atom.kind, ascii, &probe.ascii) {
                 // One letter or digit: the mask has already answered (its bits are exact for them).
-                (AtomKind::Fuzzy, true, Some((needle, true))) if probe.exact_mask => {
-                    let _ = needle;
-                    true
-                }
+                (AtomKind::Fuzzy, true, Some((_, true))) if probe.exact_mask => true,
                 (AtomKind::Fuzzy, true, Some((needle, fold))) => {
                     let col = if *fold { &self.lower[start..end] } else { &self.text[start..end] };
                     ascii_subsequence(col, needle)

@@ -672,7 +672,6 @@ fn back(state: &mut State) {
 }
 
 fn switch_pane(state: &mut State, forward: bool) {
-    let page = state.page_rows();
     match state.screens.last_mut() {
         Some(Screen::Ticket(t)) => {
             t.focus = match t.focus {
@@ -684,7 +683,6 @@ fn switch_pane(state: &mut State, forward: bool) {
             let order = [UserPane::Groups, UserPane::Apps, UserPane::Events];
             let i = order.iter().position(|p| *p == u.focus).unwrap_or(0);
             u.focus = order[if forward { (i + 1) % 3 } else { (i + 2) % 3 }];
-            let _ = page;
         }
         _ => {}
     }
