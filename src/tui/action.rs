@@ -32,6 +32,9 @@ pub enum Action {
     },
     /// The clock moved on (ages, SLA countdowns and notification expiry depend on it).
     Tick(DateTime<Utc>),
+    /// Search the next chunk of a large list for the filter (sent by the runtime while
+    /// [`crate::tui::State::searching`] and no input is waiting).
+    ContinueSearch,
 
     // ---- what the operator asks for
     /// Leave the console.

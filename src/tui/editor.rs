@@ -7,12 +7,18 @@ use tui_input::backend::crossterm::to_input_request;
 use tui_input::{Input, InputRequest};
 
 /// The text being written and where the cursor is.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Editor {
     /// Every line; the one at `row` is stale while `current` holds its live edit.
     lines: Vec<String>,
     row: usize,
     current: Input,
+}
+
+impl Default for Editor {
+    fn default() -> Self {
+        Editor::new("")
+    }
 }
 
 impl Editor {

@@ -523,6 +523,12 @@ impl Reply {
     pub async fn send(&self, action: Action) -> bool {
         self.tx.send(action).await.is_ok()
     }
+
+    /// Sends an answer from code that cannot await (a blocking thread); false when the console
+    /// has quit or its queue is full.
+    pub fn try_send(&self, action: Action) -> bool {
+        self.tx.try_send(action).is_ok()
+    }
 }
 
 /// What the caller of [`crate::tui::run`] supplies to carry out effects. The runtime calls

@@ -260,9 +260,7 @@ impl FixtureData {
                 short_owned = format!("Access request: {access_target} for {}", caller.first_name);
                 short = &short_owned;
             }
-            // Most open work is recent; old tickets are mostly closed (squared skew toward now).
-            let u: f64 = rng.random_range(0.0..1.0);
-            let opened_at = now - Span::minutes(10 + (u * u * f64::from(window)) as i64);
+            let opened_at = now - Span::minutes(rng.random_range(10..window).into());
             let priority: u8 = match rng.random_range(0..100) {
                 0..=3 => 1,
                 4..=19 => 2,
@@ -277,9 +275,9 @@ impl FixtureData {
                 < if age_days < 3 {
                     85
                 } else if age_days < 10 {
-                    40
+                    30
                 } else {
-                    8
+                    3
                 };
             let state = if active {
                 ["New", "In Progress", "In Progress", "On Hold"][rng.random_range(0..4)]
@@ -896,4 +894,104 @@ impl EffectHandler for FixtureHandler {
 /// A fixed clock for tests and snapshots: 2026-03-02 09:30 UTC.
 pub fn fixed_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 30, 0).single().unwrap_or_default()
+}
+
+/// Drives a console over the fixture without a terminal or a runtime: every effect is answered
+/// at once, in order, until nothing is left to do. For tests and benchmarks.
+#[derive(Debug)]
+pub struct Harness {
+    /// The console.
+    pub state: crate::tui::State,
+    /// The fixture behind it.
+    pub handler: FixtureHandler,
+    /// Every effect asked for, in order.
+    pub effects: Vec<Effect>,
+}
+
+impl Harness {
+    /// A console of `width`×`height` over `tickets` generated tickets at [`fixed_now`], started.
+    pub fn new(config: &crate::tui::ConsoleConfig, tickets: usize, width: u16, height: u16) -> Harness {
+        let now = fixed_now();
+        let state = match crate::tui::State::new(config, now, width, height) {
+            Ok(s) => s,
+            Err(e) => panic!("fixture console does not start: {e}"),
+        };
+        let handler = FixtureHandler::new(FixtureData::generate(tickets, 7, now));
+        let mut h = Harness { state, handler, effects: Vec::new() };
+        h.act(Action::Start);
+        h
+    }
+
+    /// A test configuration: no user themes, no `[keys]`, the given theme and colours.
+    pub fn config(theme: &str, depth: crate::tui::ColorDepth) -> crate::tui::ConsoleConfig {
+        let mut c = crate::tui::ConsoleConfig::new(OPERATOR, "fixture");
+        c.themes_dir = None;
+        c.theme = Some(theme.to_string());
+        c.color_depth = depth;
+        c.initial_view = SavedView::AllOpen;
+        c
+    }
+
+    /// Applies an action and answers every effect that follows.
+    pub fn act(&mut self, action: Action) {
+        let mut queue = std::collections::VecDeque::from([action]);
+        let mut steps = 0;
+        while let Some(a) = queue.pop_front() {
+            steps += 1;
+            assert!(steps < 10_000, "the console and the fixture keep answering each other");
+            let fx = crate::tui::update(&mut self.state, a);
+            for effect in fx.effects {
+                queue.extend(self.handler.answer(&effect));
+                self.effects.push(effect);
+            }
+            if queue.is_empty() && self.state.searching() {
+                queue.push_back(Action::ContinueSearch);
+            }
+        }
+    }
+
+    /// Presses keys written as in `[keys]`, separated by spaces (`"j j enter"`, `"ctrl-s"`).
+    pub fn press(&mut self, keys: &str) {
+        for k in keys.split_whitespace() {
+            let chord = match crate::tui::keymap::KeyChord::parse(k) {
+                Ok(c) => c,
+                Err(e) => panic!("{e}"),
+            };
+            self.act(Action::Key(crossterm::event::KeyEvent::new(chord.code, chord.mods)));
+        }
+    }
+
+    /// Types text character by character.
+    pub fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            let code = if c == '\n' { crossterm::event::KeyCode::Enter } else { crossterm::event::KeyCode::Char(c) };
+            self.act(Action::Key(crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE)));
+        }
+    }
+
+    /// Draws a frame on an off-screen terminal of the state's size.
+    pub fn render(&self) -> ratatui::buffer::Buffer {
+        let backend = ratatui::backend::TestBackend::new(self.state.width, self.state.height);
+        let mut terminal = match ratatui::Terminal::new(backend) {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        };
+        if let Err(e) = terminal.draw(|f| crate::tui::view::render(f, &self.state)) {
+            panic!("{e}");
+        }
+        terminal.backend().buffer().clone()
+    }
+
+    /// The frame as text, one line per row.
+    pub fn screen(&self) -> String {
+        let buf = self.render();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
 }

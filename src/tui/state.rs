@@ -203,7 +203,8 @@ impl QueueState {
             sanitize_line(&row.number),
             sanitize_line(&row.state),
             sanitize_line(&row.caller),
-            sanitize_line(&row.caller_login),
+            // The login's domain is the same for everyone: searching it only adds noise.
+            sanitize_line(row.caller_login.split('@').next().unwrap_or_default()),
             sanitize_line(&row.assignment_group),
             sanitize_line(&row.assigned_to),
             sanitize_line(&row.short_description),
@@ -640,6 +641,13 @@ impl State {
     /// The screen on top of the breadcrumbs.
     pub fn screen(&self) -> &Screen {
         self.screens.last().unwrap_or(&Screen::Queue)
+    }
+
+    /// Whether a filter still has items to search ([`crate::tui::Action::ContinueSearch`]).
+    pub fn searching(&self) -> bool {
+        self.queue.list.searching()
+            || self.audit.list.searching()
+            || self.screens.iter().any(|s| matches!(s, Screen::Group(g) if g.members.searching()))
     }
 
     /// The newest notification still showing.

@@ -83,7 +83,14 @@ impl TerminalGuard {
         ACTIVE.store(true, Ordering::SeqCst);
         let guard = TerminalGuard;
         let mut out = io::stdout();
-        crossterm::execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+        // Cleared by hand: ratatui's `clear` asks the terminal where its cursor is, a round trip
+        // that a slow SSH link (or a terminal that never answers) turns into a stall.
+        crossterm::execute!(
+            out,
+            EnterAlternateScreen,
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All),
+            EnableBracketedPaste
+        )?;
         if mouse {
             crossterm::execute!(out, EnableMouseCapture)?;
         }
@@ -125,7 +132,6 @@ pub async fn run<H: EffectHandler>(config: ConsoleConfig, handler: H) -> anyhow:
 
     let guard = TerminalGuard::enter(config.mouse).context("setting up the terminal")?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout())).context("setting up the terminal")?;
-    terminal.clear()?;
 
     let mut hangup = signal(tokio::signal::unix::SignalKind::hangup());
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate());
@@ -138,6 +144,7 @@ pub async fn run<H: EffectHandler>(config: ConsoleConfig, handler: H) -> anyhow:
     while !state.quit {
         let due = last_frame + FRAME_GAP;
         tokio::select! {
+            biased;
             event = events.next() => match event {
                 Some(Ok(ev)) => if let Some(action) = to_action(ev) {
                     dirty |= apply(&mut state, action, &handler, &reply);
@@ -150,6 +157,10 @@ pub async fn run<H: EffectHandler>(config: ConsoleConfig, handler: H) -> anyhow:
             _ = tokio::time::sleep_until(due), if dirty => {}
             _ = recv_signal(&mut hangup) => break,
             _ = recv_signal(&mut terminate) => break,
+            // Lowest priority: more of a large filter, only when nothing else is ready.
+            _ = std::future::ready(()), if state.searching() => {
+                dirty |= apply(&mut state, Action::ContinueSearch, &handler, &reply);
+            }
         }
         // Apply everything already waiting, then draw once.
         while let Ok(action) = rx.try_recv() {

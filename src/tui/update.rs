@@ -71,6 +71,16 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
             }
             fx.render = before != (state.notification().cloned(), now.timestamp() / 60);
         }
+        Action::ContinueSearch => {
+            let matcher = &mut state.matcher;
+            state.queue.list.advance(crate::tui::filter::CHUNK, matcher);
+            state.audit.list.advance(crate::tui::filter::CHUNK, matcher);
+            for screen in &mut state.screens {
+                if let Screen::Group(g) = screen {
+                    g.members.advance(crate::tui::filter::CHUNK, matcher);
+                }
+            }
+        }
         Action::Quit => state.quit = true,
         Action::ShowHelp => state.popup = Some(Popup::Help { scroll: 0 }),
         Action::OpenCommandLine => {
@@ -585,6 +595,13 @@ fn move_cursor(cursor: &mut ListCursor, mv: &Move, len: usize, page: usize) {
 fn move_selection(state: &mut State, mv: Move) {
     let page = state.page_rows();
     let body = state.chrome().body;
+    // Scrolling a ticket stops where its last line shows, so `k` after `G` moves at once.
+    let ticket_last = match state.screen() {
+        Screen::Ticket(t) if t.focus == TicketPane::Ticket => {
+            crate::tui::view::ticket_pane_lines(state, t).saturating_sub(page)
+        }
+        _ => 0,
+    };
     match state.screens.last_mut() {
         Some(Screen::Queue) | None => {
             let len = state.queue.shown();
@@ -592,12 +609,14 @@ fn move_selection(state: &mut State, mv: Move) {
         }
         Some(Screen::Ticket(t)) => match t.focus {
             TicketPane::Ticket => {
+                let last = ticket_last;
                 t.scroll = match mv {
                     Move::By(d) => t.scroll.saturating_add_signed(d),
                     Move::Page(d) => t.scroll.saturating_add_signed(d * page as isize),
                     Move::Top => 0,
-                    Move::Bottom => usize::MAX / 2,
-                };
+                    Move::Bottom => last,
+                }
+                .min(last);
             }
             TicketPane::Okta => {
                 let len = t
@@ -653,7 +672,6 @@ fn back(state: &mut State) {
 }
 
 fn switch_pane(state: &mut State, forward: bool) {
-    let page = state.page_rows();
     match state.screens.last_mut() {
         Some(Screen::Ticket(t)) => {
             t.focus = match t.focus {
@@ -665,7 +683,6 @@ fn switch_pane(state: &mut State, forward: bool) {
             let order = [UserPane::Groups, UserPane::Apps, UserPane::Events];
             let i = order.iter().position(|p| *p == u.focus).unwrap_or(0);
             u.focus = order[if forward { (i + 1) % 3 } else { (i + 2) % 3 }];
-            let _ = page;
         }
         _ => {}
     }
@@ -1298,3 +1315,7 @@ fn on_mouse(state: &mut State, ev: MouseEvent, fx: &mut Effects) {
         _ => fx.render = false,
     }
 }
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod tests;

@@ -84,7 +84,7 @@ impl Widget for AuditView<'_> {
             let mut cells = vec![
                 Cell::from(if selected { theme.symbols.selected.clone() } else { " ".into() }),
                 Cell::from(Span::styled(r.seq.to_string(), theme.style(Role::Muted))),
-                Cell::from(when(r.at)),
+                Cell::from(if wide { when(r.at) } else { r.at.format("%m-%d %H:%M").to_string() }),
                 text(&r.operator, Style::default()),
                 text(&r.action, Style::default()),
                 text(&r.subject, Style::default()),
@@ -100,8 +100,8 @@ impl Widget for AuditView<'_> {
         let mut header = vec!["", "Seq", "When (UTC)", "Operator", "Action", "Subject"];
         let mut widths = vec![
             Constraint::Length(1),
-            Constraint::Length(6),
-            Constraint::Length(16),
+            Constraint::Length(if wide { 6 } else { 4 }),
+            Constraint::Length(if wide { 16 } else { 11 }),
             Constraint::Length(if wide { 16 } else { 10 }),
             Constraint::Length(if wide { 26 } else { 14 }),
             Constraint::Min(10),

@@ -5,7 +5,8 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Bar, BarChart, BarGroup, Block, Borders, Chart, Dataset, GraphType, Paragraph, Sparkline, Widget,
+    Axis, Bar, BarChart, BarGroup, Block, Borders, Chart, Dataset, GraphType, LegendPosition, Paragraph, Sparkline,
+    Widget,
 };
 
 use crate::tui::effect::Dashboard;
@@ -82,20 +83,22 @@ impl Widget for DashboardView<'_> {
         let first = d.per_day.first().map(|c| c.day.format("%m-%d").to_string()).unwrap_or_default();
         let last = d.per_day.last().map(|c| c.day.format("%m-%d").to_string()).unwrap_or_default();
         let datasets = vec![
+            // Different marks as well as colours, so the two read apart without colour.
             Dataset::default()
-                .name("opened (o)")
-                .marker(Marker::Dot)
+                .name("opened (line)")
+                .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(theme.style(Role::ChartOpened))
                 .data(&opened),
             Dataset::default()
-                .name("resolved (#)")
-                .marker(Marker::Block)
+                .name("resolved (dots)")
+                .marker(Marker::Dot)
                 .graph_type(GraphType::Scatter)
                 .style(theme.style(Role::ChartResolved))
                 .data(&resolved),
         ];
         Chart::new(datasets)
+            .legend_position(Some(LegendPosition::TopLeft))
             .block(
                 Block::default()
                     .borders(Borders::ALL)

@@ -10,7 +10,7 @@ use super::ticket::profile_lines;
 use super::{ago, clean, freshness, highlighted, span_text, status_span, when};
 use crate::tui::filter::Highlighter;
 use crate::tui::layout;
-use crate::tui::state::{GroupScreen, ListCursor, State, UserPane, UserScreen};
+use crate::tui::state::{GroupScreen, ListCursor, State, UserScreen};
 use crate::tui::theme::Role;
 
 /// An Okta user: profile and status, groups, apps, System Log events.
@@ -27,13 +27,18 @@ fn list_block<'a>(s: &State, title: Line<'a>, focused: bool) -> Block<'a> {
 }
 
 /// Draws the visible slice of a list of lines with the selection marked.
-fn draw_list(s: &State, lines: Vec<Line<'static>>, cursor: &ListCursor, focused: bool, area: Rect, buf: &mut Buffer) {
+fn draw_list(
+    s: &State,
+    len: usize,
+    line: impl Fn(usize) -> Line<'static>,
+    cursor: &ListCursor,
+    focused: bool,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let height = usize::from(area.height);
-    let shown: Vec<Line> = lines
-        .into_iter()
-        .enumerate()
-        .skip(cursor.offset)
-        .take(height)
+    let shown: Vec<Line> = (cursor.offset.min(len)..(cursor.offset + height).min(len))
+        .map(|i| (i, line(i)))
         .map(|(i, l)| {
             let selected = focused && i == cursor.selected;
             let mut spans =
@@ -104,21 +109,21 @@ impl Widget for UserView<'_> {
             let block = list_block(s, title, focused);
             let inner = block.inner(area);
             block.render(area, buf);
-            let lines: Vec<Line<'static>> = match i {
-                0 => d
-                    .groups
-                    .iter()
-                    .map(|g| {
+            let mut events: Vec<_> = if i == 2 { d.events.iter().collect() } else { Vec::new() };
+            events.sort_by_key(|e| std::cmp::Reverse(e.published));
+            let len = [d.groups.len(), d.apps.len(), events.len()][i];
+            // Only the lines on screen are built.
+            let line = |k: usize| -> Line<'static> {
+                match i {
+                    0 => {
+                        let g = &d.groups[k];
                         Line::from(vec![
                             Span::raw(clean(&g.name).into_owned()),
                             Span::styled(format!("  {}", clean(g.kind.as_str())), theme.style(Role::Muted)),
                         ])
-                    })
-                    .collect(),
-                1 => d
-                    .apps
-                    .iter()
-                    .map(|a| {
+                    }
+                    1 => {
+                        let a = &d.apps[k];
                         Line::from(vec![
                             Span::raw(clean(&a.label).into_owned()),
                             Span::styled(
@@ -126,35 +131,29 @@ impl Widget for UserView<'_> {
                                 theme.style(Role::Muted),
                             ),
                         ])
-                    })
-                    .collect(),
-                _ => {
-                    let mut ev: Vec<_> = d.events.iter().collect();
-                    ev.sort_by_key(|e| std::cmp::Reverse(e.published));
-                    ev.into_iter()
-                        .map(|e| {
-                            let role =
-                                if e.outcome == "SUCCESS" || e.outcome == "ALLOW" { Role::Muted } else { Role::Warn };
-                            Line::from(vec![
-                                Span::styled(format!("{} ", when(e.published)), theme.style(Role::Muted)),
-                                Span::raw(format!("{} ", clean(&e.event_type))),
-                                Span::styled(format!("{} ", clean(&e.outcome)), theme.style(role)),
-                                Span::styled(
-                                    format!("by {} {}", clean(&e.actor.alternate_id), clean(&e.display_message)),
-                                    theme.style(Role::Muted),
-                                ),
-                            ])
-                        })
-                        .collect()
+                    }
+                    _ => {
+                        let e = events[k];
+                        let role =
+                            if e.outcome == "SUCCESS" || e.outcome == "ALLOW" { Role::Muted } else { Role::Warn };
+                        Line::from(vec![
+                            Span::styled(format!("{} ", when(e.published)), theme.style(Role::Muted)),
+                            Span::raw(format!("{} ", clean(&e.event_type))),
+                            Span::styled(format!("{} ", clean(&e.outcome)), theme.style(role)),
+                            Span::styled(
+                                format!("by {} {}", clean(&e.actor.alternate_id), clean(&e.display_message)),
+                                theme.style(Role::Muted),
+                            ),
+                        ])
+                    }
                 }
             };
-            if lines.is_empty() {
+            if len == 0 {
                 Paragraph::new(Line::styled("(none)", theme.style(Role::Muted))).render(inner, buf);
             } else {
-                draw_list(s, lines, &u.cursors[i], focused, inner, buf);
+                draw_list(s, len, line, &u.cursors[i], focused, inner, buf);
             }
         }
-        let _ = UserPane::Groups;
     }
 }
 
@@ -229,6 +228,7 @@ impl Widget for GroupView<'_> {
         let inner = block.inner(l.members);
         block.render(l.members, buf);
         let height = usize::from(inner.height.saturating_sub(1));
+        let wide = inner.width >= 100;
         let highlighter = Highlighter::new(g.members.query());
         let hit = theme.style(Role::Match);
         let start = g.cursor.offset.min(shown.len());
@@ -240,28 +240,32 @@ impl Widget for GroupView<'_> {
                 let t = clean(t);
                 Cell::from(highlighted(&t, &highlighter.indices(&t), Style::default(), hit))
             };
-            let row = Row::new(vec![
+            let mut cells = vec![
                 Cell::from(if selected { s.theme.symbols.selected.clone() } else { " ".into() }),
                 text(&u.login),
                 text(&u.display_name()),
                 Cell::from(status_span(s, &u.status)),
-                text(&u.department),
-                Cell::from(Span::styled(
-                    u.last_login.map_or("never".into(), |t| span_text(s.now - t)),
-                    theme.style(Role::Muted),
-                )),
-            ]);
+            ];
+            if wide {
+                cells.push(text(&u.department));
+            }
+            cells.push(Cell::from(Span::styled(
+                u.last_login.map_or("never".into(), |t| span_text(s.now - t)),
+                theme.style(Role::Muted),
+            )));
+            let row = Row::new(cells);
             if selected { row.style(theme.style(Role::Selection)) } else { row }
         });
-        let header = Row::new(["", "Login", "Name", "Status", "Department", "Login"]).style(theme.style(Role::Header));
-        let widths = [
-            Constraint::Length(1),
-            Constraint::Min(24),
-            Constraint::Length(22),
-            Constraint::Length(16),
-            Constraint::Length(12),
-            Constraint::Length(6),
-        ];
+        let mut header = vec!["", "Login", "Name", "Status"];
+        let mut widths =
+            vec![Constraint::Length(1), Constraint::Min(20), Constraint::Length(20), Constraint::Length(18)];
+        if wide {
+            header.push("Department");
+            widths.push(Constraint::Length(12));
+        }
+        header.push("Last in");
+        widths.push(Constraint::Length(7));
+        let header = Row::new(header).style(theme.style(Role::Header));
         Table::new(rows, widths).header(header).column_spacing(1).render(inner, buf);
     }
 }

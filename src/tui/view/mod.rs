@@ -31,7 +31,7 @@ pub use dashboard::{DashboardStripView, DashboardView};
 pub use identity::{GroupView, UserView};
 pub use popup::{CompletionPopup, ConfirmPopup, HelpPopup, JournalPopup, ResolvePopup, StatePopup};
 pub use queue::QueueView;
-pub use ticket::{OktaAccountView, TicketView};
+pub use ticket::{OktaAccountView, TicketView, ticket_pane_lines};
 
 /// Draws the whole console for `state`.
 pub fn render(frame: &mut Frame, state: &State) {
@@ -255,7 +255,9 @@ impl Widget for CrumbsView<'_> {
             }
             spans.push(Span::styled(format!(" {label} "), theme.style(role)));
         }
-        Line::from(spans).render(area, buf);
+        let left = Line::from(spans);
+        let left_w = left.width();
+        left.render(area, buf);
 
         let mut right: Vec<Span> = Vec::new();
         if !s.pending.is_empty() {
@@ -269,14 +271,20 @@ impl Widget for CrumbsView<'_> {
         } else if let Some((at, _)) = &s.last_sync {
             right.push(Span::styled(format!("synced {} ", ago(s.now, *at)), theme.style(Role::Muted)));
         }
-        right.push(Span::styled(format!("{}@{} ", clean(&s.operator), clean(&s.instance)), theme.style(Role::Muted)));
-        let line = Line::from(right);
-        let w = line.width() as u16;
-        let used = Line::from(Vec::<Span>::new()).width() as u16;
-        let _ = used;
-        if w + 30 < area.width {
-            line.alignment(Alignment::Right).render(area, buf);
+        if s.queue.source.is_some_and(|src| src != DataSource::Live) {
+            right.push(Span::styled(
+                format!("queue {} ", freshness(s, s.queue.source, s.queue.loading)),
+                theme.style(Role::Muted),
+            ));
         }
+        let who = Span::styled(format!("{}@{} ", clean(&s.operator), clean(&s.instance)), theme.style(Role::Muted));
+        // Drop what does not fit, least important (who) first, never overwriting the crumbs.
+        let mut line = Line::from(right.clone()).spans;
+        line.push(who);
+        while !line.is_empty() && left_w + Line::from(line.clone()).width() + 1 > usize::from(area.width) {
+            line.pop();
+        }
+        Line::from(line).alignment(Alignment::Right).render(area, buf);
     }
 }
 
@@ -373,13 +381,16 @@ impl Widget for StatusLineView<'_> {
             let mut spans =
                 vec![Span::styled(prefix, theme.style(role)), Span::styled(shown, theme.style(Role::CommandLine))];
             if p.kind == PromptKind::Filter {
-                let (shown, total) = match s.screen() {
-                    Screen::Queue => (s.queue.shown(), s.queue.list.total()),
-                    Screen::Group(g) => (g.members.visible().len(), g.members.total()),
-                    Screen::Audit => (s.audit.list.visible().len(), s.audit.list.total()),
-                    _ => (0, 0),
+                let list = match s.screen() {
+                    Screen::Queue => Some(&s.queue.list),
+                    Screen::Group(g) => Some(&g.members),
+                    Screen::Audit => Some(&s.audit.list),
+                    _ => None,
                 };
-                let count = Line::from(Span::styled(format!(" {shown}/{total} "), theme.style(Role::Muted)));
+                let (shown, total, more) =
+                    list.map_or((0, 0, false), |l| (l.visible().len(), l.total(), l.searching()));
+                let more = if more { "+ (searching)" } else { "" };
+                let count = Line::from(Span::styled(format!(" {shown}{more}/{total} "), theme.style(Role::Muted)));
                 count.alignment(Alignment::Right).render(area, buf);
                 spans.truncate(2);
             }

@@ -31,7 +31,6 @@ fn dialog<'a>(s: &State, title: String, danger: bool) -> Block<'a> {
 
 /// Draws the open popup over the view.
 pub(super) fn render(frame: &mut Frame, state: &State, popup: &Popup) {
-    let area = frame.area();
     let body = state.chrome().body;
     match popup {
         Popup::Help { scroll } => HelpPopup { state, scroll: *scroll }.render(body, frame.buffer_mut()),
@@ -57,7 +56,6 @@ pub(super) fn render(frame: &mut Frame, state: &State, popup: &Popup) {
                 .render(body, frame.buffer_mut())
         }
     }
-    let _ = area;
 }
 
 /// The keys of the current view, generated from the keymap.

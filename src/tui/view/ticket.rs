@@ -76,6 +76,16 @@ impl Widget for TicketView<'_> {
     }
 }
 
+/// How many lines the ticket pane's text takes at the current size (for scrolling).
+pub fn ticket_pane_lines(s: &State, t: &TicketScreen) -> usize {
+    let l = layout::ticket(s.chrome().body, t.focus);
+    let Some(pane) = l.ticket else { return 0 };
+    let width = usize::from(pane.width.saturating_sub(2));
+    let summary = usize::from(l.okta.is_none());
+    let body = s.tickets.get(&t.number).and_then(|x| x.data.as_ref()).map_or(3, |d| ticket_lines(s, d, width).len());
+    summary + body
+}
+
 /// One line about the caller's account, for narrow screens where the Okta pane is hidden.
 fn okta_summary<'a>(s: &State, t: &TicketScreen, user: Option<&UserDetail>) -> Line<'a> {
     let tab = s.keymap.keys_of(crate::tui::keymap::Context::Global, "next_pane").unwrap_or_default();
@@ -250,12 +260,15 @@ impl Widget for OktaAccountView<'_> {
         if rest.height < 3 {
             return;
         }
-        let groups_h = (rest.height / 2).max(2);
+        // Room by need: events get at least a few lines, groups what they need up to half.
+        let labels: Vec<String> = d.apps.iter().map(|a| clean(&a.label).into_owned()).collect();
+        let app_lines = wrap(&labels.join(", "), usize::from(rest.width));
+        let apps_h = (app_lines.len() as u16 + 1).min(rest.height / 4).max(2);
+        let groups_h = (d.groups.len() as u16 + 1).min(rest.height / 2).max(2);
         let groups = Rect { height: groups_h, ..rest };
-        let below = Rect { y: rest.y + groups_h, height: rest.height - groups_h, ..rest };
-        let apps_h = (below.height / 3).max(1).min(below.height);
-        let apps = Rect { height: apps_h, ..below };
-        let events = Rect { y: below.y + apps_h, height: below.height - apps_h, ..below };
+        let apps = Rect { y: rest.y + groups_h, height: apps_h.min(rest.height - groups_h), ..rest };
+        let events_y = apps.y + apps.height;
+        let events = Rect { y: events_y, height: rest.height.saturating_sub(events_y - rest.y), ..rest };
 
         // Groups: selectable when the pane has the keyboard.
         let mut lines = vec![Line::styled(format!("Groups ({})", d.groups.len()), theme.style(Role::Header))];
@@ -273,11 +286,8 @@ impl Widget for OktaAccountView<'_> {
         }
         Paragraph::new(lines).render(groups, buf);
 
-        let labels: Vec<String> = d.apps.iter().map(|a| clean(&a.label).into_owned()).collect();
         let mut lines = vec![Line::styled(format!("Apps ({})", d.apps.len()), theme.style(Role::Header))];
-        for l in wrap(&labels.join(", "), usize::from(apps.width)) {
-            lines.push(Line::raw(l));
-        }
+        lines.extend(app_lines.into_iter().map(Line::raw));
         Paragraph::new(lines).render(apps, buf);
 
         let mut events_sorted: Vec<_> = d.events.iter().collect();
@@ -306,7 +316,7 @@ pub(crate) fn profile_lines<'a>(s: &State, d: &UserDetail) -> Vec<Line<'a>> {
         Span::styled(clean(&u.display_name()).into_owned(), Style::default().add_modifier(Modifier::BOLD)),
         Span::styled(format!("  {}", clean(&u.login)), theme.style(Role::Muted)),
     ])];
-    let mut status = vec![Span::styled("Status  ", theme.style(Role::Muted)), status_span(s, &u.status)];
+    let mut status = vec![Span::styled("Status   ", theme.style(Role::Muted)), status_span(s, &u.status)];
     let hint = match u.status {
         crate::domain::UserStatus::LockedOut => s
             .keymap
