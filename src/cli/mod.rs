@@ -8,6 +8,7 @@ mod audit;
 mod console_preview;
 mod emulator;
 mod history;
+mod sync;
 mod ticket;
 mod tickets;
 mod users;
@@ -54,6 +55,8 @@ pub enum Command {
     ConsolePreview(console_preview::PreviewArgs),
     /// List tickets from the configured ServiceNow instance.
     Tickets(tickets::TicketsArgs),
+    /// Pull what changed in ServiceNow and Okta into the local store (--full: everything).
+    Sync(sync::SyncArgs),
     /// Show a ticket, or triage it: assign to yourself, add a work note or comment, change its
     /// state, resolve it (each change audited, applied exactly once).
     Ticket(ticket::TicketArgs),
@@ -158,6 +161,7 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
         Some(Command::ConsolePreview(args)) => console_preview::run(args, &globals).await,
         Some(Command::Tickets(args)) => tickets::run(args, &globals).await,
         Some(Command::Ticket(args)) => ticket::run(args, &globals).await,
+        Some(Command::Sync(args)) => sync::run(args, &globals).await,
         Some(Command::Audit(args)) => audit::run(args, &globals).await,
         Some(Command::History(args)) => history::run(args, &globals).await,
         Some(Command::Completions { shell }) => {

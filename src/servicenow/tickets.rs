@@ -147,6 +147,11 @@ pub fn journal_from_record(r: &Record) -> Option<JournalEntry> {
 const APPROVAL_FIELDS: &[&str] =
     &["sys_id", "approver", "sysapproval", "document_id", "state", "sys_created_on", "sys_updated_on", "order"];
 
+/// The list options that read approval rows the way [`approval_from_record`] expects.
+pub fn approval_list_options() -> ListOptions {
+    ListOptions::fields(APPROVAL_FIELDS, DisplayValue::All)
+}
+
 /// Maps a `sysapproval_approver` row into an [`Approval`]. Comments are a journal: read them with
 /// [`ServiceNowClient::journal`] on the approval's sys_id.
 pub fn approval_from_record(r: &Record) -> Result<Approval> {
