@@ -22,6 +22,9 @@ pub const EMPTY: Sym = 0;
 /// where SipHash's DoS resistance buys nothing, and a fixed seed keeps runs identical.
 pub type FxMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
+/// HashSet with the same hasher.
+pub type FxSet<T> = std::collections::HashSet<T, foldhash::fast::FixedState>;
+
 /// One copy of every string any table holds.
 pub struct Interner {
     map: FxMap<Arc<str>, Sym>,

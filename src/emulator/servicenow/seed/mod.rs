@@ -132,8 +132,9 @@ impl Groups {
     }
 }
 
-/// Builds every ServiceNow table of the world.
-pub fn build(spec: &WorldSpec, people: &People) -> Db {
+/// Builds every ServiceNow table of the world, and returns the access history the requested
+/// items were written from.
+pub fn build(spec: &WorldSpec, people: &People) -> (Db, Vec<AccessRequest>) {
     let mut db = Db::new(schema::all());
     let (users, tickets) = (
         people.people.len(),
@@ -158,7 +159,7 @@ pub fn build(spec: &WorldSpec, people: &People) -> Db {
     let history = access::history(spec, people);
     let counts = requests(&mut db, spec, &org, &history);
     incidents(&mut db, spec, &org, counts);
-    db
+    (db, history)
 }
 
 fn sys_fields(rec: &mut Rec, db: &mut Db, created: &str, created_by: &str, updated: &str, updated_by: &str, mods: u32) {
