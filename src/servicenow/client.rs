@@ -119,6 +119,7 @@ struct Inner {
     http: reqwest::Client,
     base: Url,
     auth: Auth,
+    timeout: Duration,
 }
 
 /// A ServiceNow instance, signed in. Cheap to clone; clones share one HTTP client and token.
@@ -259,7 +260,10 @@ impl ServiceNowClient {
                 token: tokio::sync::Mutex::new(None),
             },
         };
-        Ok(ServiceNowClient { inner: Arc::new(Inner { http, base, auth }), retry: RetryPolicy::default() })
+        Ok(ServiceNowClient {
+            inner: Arc::new(Inner { http, base, auth, timeout: cfg.timeout }),
+            retry: RetryPolicy::default(),
+        })
     }
 
     /// The same client with another retry policy (tests use short waits).
@@ -432,8 +436,7 @@ impl ServiceNowClient {
                         tokio::time::sleep(backoff()).await;
                         continue;
                     }
-                    let timeout = Duration::from_secs(30);
-                    let (cause, tls) = transport_cause(&e, timeout);
+                    let (cause, tls) = transport_cause(&e, self.inner.timeout);
                     return Err(ServiceNowError::Transport { url: self.origin(), cause, tls });
                 }
             };
