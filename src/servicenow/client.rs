@@ -379,7 +379,8 @@ impl ServiceNowClient {
             });
         }
         let t = TokenResponse::parse(&body)?;
-        let lifetime = Duration::from_secs_f64(t.expires_in.unwrap_or(1799.0).max(0.0));
+        // A lifetime the server got wrong (negative, absurd) must not break the client.
+        let lifetime = Duration::from_secs_f64(t.expires_in.unwrap_or(1799.0).clamp(0.0, 86_400.0));
         Ok(Token {
             access: t.access_token,
             refresh: t.refresh_token.or_else(|| refresh.cloned()),
