@@ -145,6 +145,14 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(run(cli.command, globals));
     match result {
         Ok(code) => code,
+        // The reader went away (`grantdesk … | head`): stop quietly, as Unix tools do.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
             if e.downcast_ref::<PolicyRefusal>().is_some() { ExitCode::from(3) } else { ExitCode::from(1) }

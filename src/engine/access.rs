@@ -477,6 +477,7 @@ fn grant_details(r: &AccessRequest, target_id: &str, proof: &Option<String>, alr
         "approvers": r.approvers_so_far(),
         "justification": r.justification,
         "route": "okta",
+        "servicenow_record": r.external.ritm,
         "okta_event": proof,
         "already": already,
     })

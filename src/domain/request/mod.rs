@@ -320,9 +320,22 @@ fn eligible(
     (up, true)
 }
 
-/// Formats a duration the way people write it (`8h`, `90days`).
+/// Formats a duration the way people write it (`8h`, `90d`, `1d 12h`), in whole days, hours and
+/// minutes — never months, whose length varies.
 pub fn human_duration(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
+    let secs = d.as_secs();
+    let (days, hours, mins) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    let mut parts = Vec::new();
+    if days > 0 {
+        parts.push(format!("{days}d"));
+    }
+    if hours > 0 {
+        parts.push(format!("{hours}h"));
+    }
+    if mins > 0 || parts.is_empty() {
+        parts.push(format!("{mins}m"));
+    }
+    parts.join(" ")
 }
 
 impl AccessRequest {
