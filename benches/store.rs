@@ -166,7 +166,7 @@ fn cache(c: &mut Criterion) {
     let active = QueueFilter { active: Some(true), ..Default::default() };
     g.bench_function("queue_first_page_200", |b| {
         b.iter(|| {
-            let rows = rt.block_on(store.queue(&active, QueueOrder::Newest, 0, 200)).unwrap();
+            let rows = rt.block_on(store.queue_page(&active, QueueOrder::Newest, 0, 200)).unwrap();
             assert_eq!(rows.len(), 200);
         })
     });
@@ -174,10 +174,18 @@ fn cache(c: &mut Criterion) {
     g.throughput(Throughput::Elements(TICKETS as u64));
     g.bench_function("queue_all_100k", |b| {
         b.iter(|| {
-            let rows = rt.block_on(store.queue(&QueueFilter::default(), QueueOrder::Newest, 0, 0)).unwrap();
+            let rows = rt.block_on(store.queue_all(&QueueFilter::default(), QueueOrder::Newest)).unwrap();
             assert_eq!(rows.len(), TICKETS);
         })
     });
+    g.sample_size(10);
+    g.bench_function("queue_page_all_100k_row_by_row", |b| {
+        b.iter(|| {
+            let rows = rt.block_on(store.queue_page(&QueueFilter::default(), QueueOrder::Newest, 0, 0)).unwrap();
+            assert_eq!(rows.len(), TICKETS);
+        })
+    });
+    g.sample_size(20);
     g.throughput(Throughput::Elements(1));
     let mut k = 0usize;
     g.bench_function("ticket_detail", |b| {

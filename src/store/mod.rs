@@ -281,7 +281,9 @@ async fn open_sqlite(path: &Path, location: &Location) -> Result<SqlitePool, Sto
         // FULL: a committed audit event or outbox command survives a power cut, not only a crash.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("cache_size", "-32768")
+        .pragma("temp_store", "memory");
     SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)
