@@ -283,7 +283,8 @@ async fn open_sqlite(path: &Path, location: &Location) -> Result<SqlitePool, Sto
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
         .pragma("cache_size", "-32768")
-        .pragma("temp_store", "memory");
+        .pragma("temp_store", "memory")
+        .pragma("wal_autocheckpoint", "16384");
     SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)
