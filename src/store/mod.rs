@@ -127,8 +127,8 @@ impl<T> QueryContext<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// Where the store lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the store lives. Its `Debug` hides a PostgreSQL password, like [`Location::display`].
+#[derive(Clone, PartialEq, Eq)]
 pub enum Location {
     /// A SQLite file.
     Sqlite(PathBuf),
@@ -161,6 +161,15 @@ impl Location {
                 }
                 Err(_) => "postgres://(unparsable URL)".to_string(),
             },
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            Location::Postgres(_) => f.debug_tuple("Postgres").field(&self.display()).finish(),
         }
     }
 }
@@ -326,6 +335,7 @@ mod tests {
         assert!(matches!(pg, Location::Postgres(_)));
         let shown = pg.display();
         assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!format!("{pg:?}").contains("s3cret"));
         assert!(shown.contains("db.example.com"), "{shown}");
     }
 }
