@@ -144,8 +144,16 @@ async fn the_sqlite3_shell_cannot_edit_the_log(db: &TestDb) {
     if db.kind != Kind::Sqlite {
         return;
     }
-    db.open().await.append_audit(&event(0)).await.unwrap();
-    let Ok(out) = Command::new("sqlite3").arg(&db.location).arg("UPDATE audit_log SET operator = 'x'").output() else {
+    let store = db.open().await;
+    store.append_audit(&event(0)).await.unwrap();
+    // The last connection to close checkpoints the WAL under an exclusive lock: wait for it.
+    store.close().await;
+    let Ok(out) = Command::new("sqlite3")
+        .args(["-cmd", ".timeout 5000"])
+        .arg(&db.location)
+        .arg("UPDATE audit_log SET operator = 'x'")
+        .output()
+    else {
         eprintln!("*** SKIPPED: no sqlite3 shell on PATH (the same refusal is tested through sqlx) ***");
         return;
     };
