@@ -222,6 +222,7 @@ async fn large_logs_verify_in_segments(db: &TestDb) {
     let v = store.verify_audit(Some(head)).await.unwrap();
     assert_eq!(v.result, Ok(30_000));
     assert_eq!(v.head, Some(head));
+    assert!(v.segments >= 2, "an intact large log verifies on the parallel path");
     // 15,000 is the last record of the first of two segments (or inside one of four).
     db.tamper(&["UPDATE audit_log SET subject = 'mallory@example.com' WHERE seq = 15001"]).await;
     let b = store.verify_audit(None).await.unwrap().result.unwrap_err();

@@ -80,17 +80,17 @@ async fn the_queue_filters_orders_and_pages(db: &TestDb) {
 
     let everything = QueueFilter::default();
     assert_eq!(store.queue_count(&everything).await.unwrap(), 50);
-    let page = store.queue(&everything, QueueOrder::Newest, 0, 10).await.unwrap();
+    let page = store.queue_page(&everything, QueueOrder::Newest, 0, 10).await.unwrap();
     assert_eq!(page.len(), 10);
     assert!(page.windows(2).all(|w| w[0].opened_at >= w[1].opened_at), "newest first");
-    let rest = store.queue(&everything, QueueOrder::Newest, 10, 0).await.unwrap();
+    let rest = store.queue_page(&everything, QueueOrder::Newest, 10, 0).await.unwrap();
     assert_eq!(rest.len(), 40, "limit 0 means the rest");
     assert!(!rest.iter().any(|r| page.iter().any(|p| p.sys_id == r.sys_id)), "pages do not overlap");
 
     let active_incidents = QueueFilter { active: Some(true), kinds: vec![TicketKind::Incident], ..Default::default() };
     assert_eq!(store.queue_count(&active_incidents).await.unwrap(), 39);
     let ritms = QueueFilter { kinds: vec![TicketKind::RequestedItem], ..Default::default() };
-    let rows = store.queue(&ritms, QueueOrder::Number, 0, 0).await.unwrap();
+    let rows = store.queue_page(&ritms, QueueOrder::Number, 0, 0).await.unwrap();
     assert_eq!(rows.len(), 10);
     assert!(rows.iter().all(|r| r.kind == TicketKind::RequestedItem && r.number.starts_with("RITM")));
     assert!(rows.windows(2).all(|w| w[0].number < w[1].number));
@@ -105,18 +105,36 @@ async fn the_queue_filters_orders_and_pages(db: &TestDb) {
     let mine = QueueFilter { assigned_to: AssignedTo::Person("dana".into()), ..Default::default() };
     assert_eq!(store.queue_count(&mine).await.unwrap(), 50 - expected_unassigned as u64);
     let breached = QueueFilter { sla_breached: Some(true), ..Default::default() };
-    let rows = store.queue(&breached, QueueOrder::Oldest, 0, 0).await.unwrap();
+    let rows = store.queue_page(&breached, QueueOrder::Oldest, 0, 0).await.unwrap();
     assert!(rows.iter().all(|r| r.sla_breached));
     assert!(rows.windows(2).all(|w| w[0].opened_at <= w[1].opened_at), "oldest first");
     let caller = QueueFilter { caller_email: Some("User3@Example.com".into()), ..Default::default() };
     assert_eq!(store.queue_count(&caller).await.unwrap(), 2);
 
-    let by_priority = store.queue(&everything, QueueOrder::Priority, 0, 0).await.unwrap();
+    let by_priority = store.queue_page(&everything, QueueOrder::Priority, 0, 0).await.unwrap();
     assert!(by_priority.windows(2).all(|w| w[0].priority <= w[1].priority));
-    let by_sla = store.queue(&everything, QueueOrder::SlaDue, 0, 0).await.unwrap();
+    let by_sla = store.queue_page(&everything, QueueOrder::SlaDue, 0, 0).await.unwrap();
     assert!(by_sla.windows(2).all(|w| w[0].sla_due <= w[1].sla_due));
-    let by_update = store.queue(&everything, QueueOrder::Updated, 0, 0).await.unwrap();
+    let by_update = store.queue_page(&everything, QueueOrder::Updated, 0, 0).await.unwrap();
     assert!(by_update.windows(2).all(|w| w[0].updated_at >= w[1].updated_at));
+
+    // The fast whole-queue load gives exactly what the database-ordered pages give.
+    for filter in [everything.clone(), active_incidents, iam, unassigned, breached, caller] {
+        for order in [
+            QueueOrder::Newest,
+            QueueOrder::Oldest,
+            QueueOrder::Priority,
+            QueueOrder::Updated,
+            QueueOrder::SlaDue,
+            QueueOrder::Number,
+        ] {
+            let fast = store.queue_all(&filter, order).await.unwrap();
+            let paged = store.queue_page(&filter, order, 0, 0).await.unwrap();
+            assert_eq!(fast, paged, "{filter:?} {order:?}");
+        }
+    }
+    let nothing = QueueFilter { caller_email: Some("nobody@example.com".into()), ..Default::default() };
+    assert!(store.queue_all(&nothing, QueueOrder::Newest).await.unwrap().is_empty());
 }
 
 async fn deletions_are_reflected(db: &TestDb) {
@@ -291,7 +309,7 @@ async fn large_batches_are_chunked(db: &TestDb) {
     store.replace_group_members(&everyone.id, &ids).await.unwrap();
     let counts = store.cache_counts().await.unwrap();
     assert_eq!((counts.tickets, counts.users, counts.memberships), (5_000, 4_500, 4_500));
-    assert_eq!(store.queue(&QueueFilter::default(), QueueOrder::Newest, 0, 0).await.unwrap().len(), 5_000);
+    assert_eq!(store.queue_page(&QueueFilter::default(), QueueOrder::Newest, 0, 0).await.unwrap().len(), 5_000);
     assert_eq!(store.retain(CacheTable::Users, &ids[..4_000]).await.unwrap(), 500);
     assert_eq!(store.cache_counts().await.unwrap().memberships, 4_000);
 }

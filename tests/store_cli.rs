@@ -146,8 +146,8 @@ async fn the_sqlite3_shell_cannot_edit_the_log(db: &TestDb) {
     }
     let store = db.open().await;
     store.append_audit(&event(0)).await.unwrap();
+    // The last connection to close checkpoints the WAL under an exclusive lock: wait for it.
     store.close().await;
-    // A busy timeout, as an operator's shell would wait out a console's brief write lock.
     let Ok(out) = Command::new("sqlite3")
         .args(["-cmd", ".timeout 5000"])
         .arg(&db.location)

@@ -1,6 +1,6 @@
 //! `grantdesk audit verify | export | checkpoint`: the audit log from the command line.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -54,6 +54,34 @@ enum AuditCommand {
     },
 }
 
+/// Strips control characters and escape sequences from what goes to a terminal. The export
+/// writes one whole record per `write` call, so no character is ever split between two calls.
+/// Files and pipes get the exact bytes.
+struct TerminalSafe<W: Write>(W);
+
+impl<W: Write> Write for TerminalSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(crate::domain::text::sanitize(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// Prints JSON for a script, or — on a terminal — with remote text made harmless.
+pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    if std::io::stdout().is_terminal() {
+        println!("{}", crate::domain::text::sanitize(&text));
+    } else {
+        println!("{text}");
+    }
+    Ok(())
+}
+
 /// Parses `--since`/`--until`: RFC 3339, a UTC date, or an age before now.
 pub(crate) fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
     let s = s.trim();
@@ -93,6 +121,10 @@ pub(super) async fn run(args: AuditArgs, globals: &Globals) -> anyhow::Result<Ex
                     let n = store.export_audit(format, range, &mut file).await?;
                     file.flush().with_context(|| format!("cannot write {}", path.display()))?;
                     eprintln!("exported {n} audit events to {}", path.display());
+                }
+                None if std::io::stdout().is_terminal() => {
+                    let mut out = TerminalSafe(std::io::BufWriter::new(std::io::stdout()));
+                    store.export_audit(format, range, &mut out).await?;
                 }
                 None => {
                     let mut out = std::io::BufWriter::new(std::io::stdout());

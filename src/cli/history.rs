@@ -36,7 +36,7 @@ pub(super) async fn run(args: HistoryArgs, globals: &Globals) -> anyhow::Result<
     let history = store.grant_history(&target, Utc::now()).await?;
     store.close().await;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&history)?);
+        super::audit::print_json(&history)?;
     } else {
         print!("{}", render(&history));
     }

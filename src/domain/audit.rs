@@ -177,9 +177,9 @@ pub struct AuditEvent {
     pub operator: String,
     /// What was done (see [`action`]).
     pub action: String,
-    /// The Okta user it concerns (login), if any.
+    /// The Okta user it concerns: their login exactly as Okta spells it (history looks it up so).
     pub subject: String,
-    /// What it was done to: group or app name, or a ticket number.
+    /// What it was done to: the group's name or the app's label as Okta spells it, or a ticket number.
     pub object: String,
     /// The ticket it belongs to, if any.
     pub ticket: String,
@@ -332,21 +332,59 @@ impl AuditRecord {
 
     /// The hash this record would carry at sequence `seq` (used to recognise renumbered records).
     fn compute_hash_at(&self, seq: u64) -> ChainHash {
+        self.as_ref().compute_hash_at(seq)
+    }
+
+    /// The record's fields borrowed, as the verifier reads them.
+    pub fn as_ref(&self) -> RecordRef<'_> {
+        RecordRef {
+            seq: self.seq,
+            time_us: self.time_us,
+            fields: [
+                &self.operator,
+                &self.action,
+                &self.subject,
+                &self.object,
+                &self.ticket,
+                &self.request_id,
+                &self.outcome,
+                &self.details,
+            ],
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        }
+    }
+}
+
+/// A stored record with its text fields borrowed: verification reads millions of records and
+/// need not copy them. The one place the canonical encoding is hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// Position in the log.
+    pub seq: u64,
+    /// Time in microseconds since the Unix epoch.
+    pub time_us: i64,
+    /// operator, action, subject, object, ticket, request_id, outcome, details — in this order.
+    pub fields: [&'a str; 8],
+    /// Stored hash of the previous record.
+    pub prev_hash: ChainHash,
+    /// Stored hash of this record.
+    pub hash: ChainHash,
+}
+
+impl RecordRef<'_> {
+    /// The hash the record should carry, from its fields and stored `prev_hash`.
+    pub fn compute_hash(&self) -> ChainHash {
+        self.compute_hash_at(self.seq)
+    }
+
+    fn compute_hash_at(&self, seq: u64) -> ChainHash {
         let mut h = Sha256::new();
         h.update(ENCODING_TAG);
         h.update(self.prev_hash.0);
         h.update(seq.to_be_bytes());
         h.update(self.time_us.to_be_bytes());
-        for field in [
-            &self.operator,
-            &self.action,
-            &self.subject,
-            &self.object,
-            &self.ticket,
-            &self.request_id,
-            &self.outcome,
-            &self.details,
-        ] {
+        for field in self.fields {
             // A field longer than 4 GiB cannot be stored; saturating keeps the function total.
             let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
             h.update(len.to_be_bytes());
@@ -490,6 +528,11 @@ impl ChainVerifier {
 
     /// True when `record` extends the verified chain (and then it becomes part of it).
     pub fn check(&mut self, record: &AuditRecord) -> bool {
+        self.check_ref(&record.as_ref())
+    }
+
+    /// [`check`](Self::check) for a borrowed record.
+    pub fn check_ref(&mut self, record: &RecordRef<'_>) -> bool {
         if record.seq != self.next_seq || record.prev_hash != self.prev || record.compute_hash() != record.hash {
             return false;
         }

@@ -115,7 +115,7 @@ const UPSERT_TICKETS: Statements = upsert_statements!("tickets",
         "assigned_sys_id": "text", "assigned_display": "text", "category": "text", "parent_sys_id": "text",
         "parent_display": "text", "cat_item": "text", "opened_us": "bigint", "updated_us": "bigint",
         "updated_by": "text", "mod_count": "bigint", "sla_due_us": "bigint", "sla_breached": "boolean",
-        "close_code": "text", "close_notes": "text", "approval": "text"],
+        "close_code": "text", "close_notes": "text", "approval": "text", "queue_line": "text"],
 );
 
 const UPSERT_JOURNAL: Statements = upsert_statements!("journal_entries",
@@ -237,6 +237,7 @@ struct TicketOut<'a> {
     close_code: &'a str,
     close_notes: &'a str,
     approval: &'a str,
+    queue_line: String,
 }
 
 impl<'a> From<&'a Ticket> for TicketOut<'a> {
@@ -271,6 +272,7 @@ impl<'a> From<&'a Ticket> for TicketOut<'a> {
             close_code: &t.close_code,
             close_notes: &t.close_notes,
             approval: &t.approval,
+            queue_line: super::queries::encode_queue_line(t),
         }
     }
 }

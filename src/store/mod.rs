@@ -132,8 +132,8 @@ impl<T> QueryContext<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// Where the store lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the store lives. Its `Debug` hides a PostgreSQL password, like [`Location::display`].
+#[derive(Clone, PartialEq, Eq)]
 pub enum Location {
     /// A SQLite file.
     Sqlite(PathBuf),
@@ -166,6 +166,15 @@ impl Location {
                 }
                 Err(_) => "postgres://(unparsable URL)".to_string(),
             },
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            Location::Postgres(_) => f.debug_tuple("Postgres").field(&self.display()).finish(),
         }
     }
 }
@@ -293,7 +302,10 @@ async fn open_sqlite(path: &Path, location: &Location) -> Result<SqlitePool, Sto
         // FULL: a committed audit event or outbox command survives a power cut, not only a crash.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("cache_size", "-32768")
+        .pragma("temp_store", "memory")
+        .pragma("wal_autocheckpoint", "16384");
     SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)
@@ -335,6 +347,7 @@ mod tests {
         assert!(matches!(pg, Location::Postgres(_)));
         let shown = pg.display();
         assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!format!("{pg:?}").contains("s3cret"));
         assert!(shown.contains("db.example.com"), "{shown}");
     }
 }
