@@ -126,6 +126,8 @@ impl RunningEmulator {
             ("GRANTDESK_SERVICENOW_PASSWORD".to_string(), DEMO_PASSWORD.to_string()),
             ("GRANTDESK_OKTA_URL".to_string(), self.base_url.clone()),
             ("GRANTDESK_OKTA_TOKEN".to_string(), DEMO_OKTA_TOKEN.to_string()),
+            // The access catalog of the seeded world (WORLD.md), for `grantdesk request` and friends.
+            ("GRANTDESK_CATALOG".to_string(), "demo".to_string()),
         ];
         if let Some(ca) = &self.ca_pem_path {
             env.push(("GRANTDESK_CA_BUNDLE".to_string(), ca.display().to_string()));
