@@ -548,6 +548,9 @@ async fn revoke(engine: &Engine, id: &str, reason: &str) -> Result<Applied, Appl
         }
         other => return Err(ApplyError::Permanent(format!("{id} is {other}: there is no grant to remove"))),
     }
+    if let Some(by) = super::extend::superseding(engine, &r).await? {
+        return super::extend::retire(engine, &r, &by, reason).await;
+    }
     let (user_id, target_id) = okta_ids(engine, &r).await?;
     let present = has_access(engine, &r, &user_id, &target_id).await?;
     if present {

@@ -7,6 +7,7 @@ pub mod access;
 pub mod apply;
 pub mod command;
 pub mod directory;
+pub mod extend;
 pub mod routes;
 pub mod sync;
 
@@ -165,6 +166,21 @@ impl Engine {
         let operator = Operator { user_name: me.user_name, sys_id: me.sys_id, login: me.email, name: me.name };
         let catalog = load_catalog(cfg)?;
         Ok(Engine::new(EngineParts { store, servicenow: Some(servicenow), okta, operator, read_only, catalog }))
+    }
+
+    /// The same engine (store, Okta client, catalog) operated by someone else, signed in to
+    /// ServiceNow with `servicenow` — how `grantdesk demo` lets one console take another
+    /// persona's seat (`:as USER`). The outbox and audit log are shared, so each action still
+    /// names who took it.
+    pub fn as_operator(&self, servicenow: ServiceNowClient, operator: Operator) -> Engine {
+        Engine::new(EngineParts {
+            store: self.inner.store.clone(),
+            servicenow: Some(servicenow),
+            okta: self.inner.okta.clone(),
+            operator,
+            read_only: self.inner.read_only,
+            catalog: self.inner.catalog.clone(),
+        })
     }
 
     /// The store.
