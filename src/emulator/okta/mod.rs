@@ -74,6 +74,42 @@ pub struct OktaStats {
     pub rate_limited: u64,
 }
 
+/// A membership or assignment change in the System Log, as tests compare it with ServiceNow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessEvent {
+    /// When Okta published it (ms since the Unix epoch).
+    pub published_ms: i64,
+    /// `group.user_membership.add`, `application.user_membership.remove`…
+    pub event_type: String,
+    /// The actor's alternate id (a login, or the app's name).
+    pub actor: String,
+    /// Login of the user concerned.
+    pub user: String,
+    /// Group name or app label.
+    pub target: String,
+}
+
+/// An OIG access request, as tests compare it with ServiceNow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OigRequestSummary {
+    /// Request id.
+    pub id: String,
+    /// Login of the person the access is for.
+    pub requested_for: String,
+    /// Catalog entry name (the group's name, or the app's label).
+    pub entry: String,
+    /// `APPROVED`, `DENIED`, `PENDING`…
+    pub status: String,
+    /// Creation time (s).
+    pub created: Secs,
+    /// When the access was granted (s).
+    pub granted: Option<Secs>,
+    /// When a time-bound grant ends (s).
+    pub revocation_scheduled: Option<Secs>,
+    /// Logins of the approvers who decided, in order.
+    pub approvers: Vec<String>,
+}
+
 /// The mutable Okta world.
 pub struct State {
     pub(crate) users: Vec<User>,
@@ -310,6 +346,41 @@ impl Okta {
             .iter()
             .filter(|e| e.actor.id == user_id || e.targets.iter().any(|t| t.id == user_id))
             .map(|e| e.event_type.to_string())
+            .collect()
+    }
+
+    /// Every System Log event that adds or removes a group membership or an app assignment,
+    /// oldest first: what proves (or disproves) that an approved request was fulfilled.
+    pub fn access_events(&self) -> Vec<AccessEvent> {
+        let s = self.state();
+        s.logs
+            .iter()
+            .filter(|e| e.event_type.contains("user_membership."))
+            .map(|e| AccessEvent {
+                published_ms: e.published_ms,
+                event_type: e.event_type.to_string(),
+                actor: e.actor.alternate_id.clone(),
+                user: e.targets.iter().find(|t| t.kind == "User").map(|t| t.alternate_id.clone()).unwrap_or_default(),
+                target: e.targets.iter().find(|t| t.kind != "User").map(|t| t.display_name.clone()).unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// Every OIG access request, in creation order.
+    pub fn oig_requests(&self) -> Vec<OigRequestSummary> {
+        let s = self.state();
+        s.requests
+            .iter()
+            .map(|r| OigRequestSummary {
+                id: r.id.clone(),
+                requested_for: s.users[r.requested_for].profile.login.clone(),
+                entry: s.entries[r.entry].name.clone(),
+                status: r.status.as_str().to_string(),
+                created: r.created,
+                granted: r.granted,
+                revocation_scheduled: r.revocation_scheduled,
+                approvers: r.decisions.iter().map(|d| s.users[d.user].profile.login.clone()).collect(),
+            })
             .collect()
     }
 
