@@ -333,6 +333,22 @@ impl Okta {
             .collect()
     }
 
+    /// Logins of the owners of the group with this name.
+    pub fn group_owner_logins(&self, name: &str) -> Vec<String> {
+        let s = self.state();
+        let Some(g) = s.groups.iter().position(|g| g.name == name) else { return Vec::new() };
+        s.groups[g].owners.iter().map(|u| s.users[*u].profile.login.clone()).collect()
+    }
+
+    /// Ids of the apps assigned to the group with this name, ascending.
+    pub fn group_app_ids(&self, name: &str) -> Vec<String> {
+        let s = self.state();
+        let Some(g) = s.groups.iter().position(|g| g.name == name) else { return Vec::new() };
+        let mut ids: Vec<String> = s.apps.iter().filter(|a| a.groups.contains_key(&g)).map(|a| a.id.clone()).collect();
+        ids.sort();
+        ids
+    }
+
     /// (login, group name) of each orphan grant: catalog memberships no request ever approved.
     pub fn orphan_grants(&self) -> Vec<(String, String)> {
         let s = self.state();
