@@ -131,6 +131,8 @@ pub struct State {
     pub(crate) next_log_seq: u64,
     /// Earliest emulator time at which an OIG request has something due.
     pub(crate) next_due: Option<Secs>,
+    /// Users' list JSON, serialised once.
+    pub(crate) rendered: users::Rendered,
 }
 
 impl Okta {
@@ -160,6 +162,7 @@ impl Okta {
             next_au: 1_000_000,
             next_log_seq,
             next_due: None,
+            rendered: users::Rendered::default(),
         };
         state.recompute_due();
         Okta {
