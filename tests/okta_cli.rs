@@ -71,9 +71,9 @@ async fn user_json_shows_account_groups_apps_and_recent_events() {
     assert_eq!(v["user"]["login"], "riley.requester@example.com");
     assert_eq!(v["user"]["status"], "LOCKED_OUT");
     let groups: Vec<&str> = v["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
-    assert!(groups.contains(&"Everyone") && groups.contains(&"github-engineering"), "{groups:?}");
+    assert!(groups.contains(&"Everyone") && groups.contains(&"dept-engineering"), "{groups:?}");
     let apps: Vec<&str> = v["apps"].as_array().unwrap().iter().map(|a| a["label"].as_str().unwrap()).collect();
-    assert!(apps.contains(&"GitHub Enterprise"), "{apps:?}");
+    assert!(apps.contains(&"Google Workspace"), "{apps:?}");
     let events = v["events"].as_array().unwrap();
     assert!(!events.is_empty() && events.len() <= 20);
     assert_eq!(events[0]["event_type"], "user.account.lock", "newest first: the lock-out");

@@ -240,3 +240,29 @@ async fn two_emulators_of_one_seed_and_epoch_serve_identical_pages() {
     assert!(bodies[0].len() > 100_000);
     assert_eq!(bodies[0], bodies[1]);
 }
+
+#[tokio::test]
+async fn lists_show_a_lifecycle_change_at_once() {
+    let emu = start().await;
+    let login = "riley.requester@example.com";
+    let id = emu.shared.okta.user_id(login).unwrap();
+    let riley_in = |body: &[Value]| body.iter().find(|u| u["id"] == id.as_str()).cloned().unwrap();
+    let admins = emu.shared.okta.group_id("dept-engineering").unwrap();
+    let members = format!("/api/v1/groups/{admins}/users?limit=1000");
+    let listed: Vec<Value> = get(&emu, &members).await.json().await.unwrap();
+    assert_eq!(riley_in(&listed)["status"], "LOCKED_OUT");
+    let r = http()
+        .post(format!("{}/api/v1/users/{id}/lifecycle/unlock", emu.base_url))
+        .header("Authorization", format!("SSWS {}", emulator::DEMO_OKTA_TOKEN))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let again: Vec<Value> = get(&emu, &members).await.json().await.unwrap();
+    let riley = riley_in(&again);
+    assert_eq!(riley["status"], "ACTIVE", "the member list shows the unlock");
+    let single: Value = get(&emu, &format!("/api/v1/users/{id}")).await.json().await.unwrap();
+    assert_eq!(riley["lastUpdated"], single["lastUpdated"]);
+    assert_eq!(riley["statusChanged"], single["statusChanged"]);
+}

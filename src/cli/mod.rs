@@ -6,6 +6,7 @@
 
 mod access;
 mod audit;
+mod bench_peer;
 mod console_preview;
 mod emulator;
 mod history;
@@ -80,6 +81,9 @@ pub enum Command {
     /// Who gave a user (or a group's members) their access: when, by whom, approved by whom, why,
     /// on which ticket, until when — from the local store.
     History(history::HistoryArgs),
+    /// grantdesk's side of the side-by-side with the vendors' SDKs (`bench/peers/run.sh`).
+    #[command(hide = true)]
+    BenchPeer(bench_peer::BenchPeerArgs),
     /// Print shell completions.
     Completions {
         /// Shell to generate completions for.
@@ -194,6 +198,7 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
         Some(Command::Worker(args)) => access::worker(args, &globals).await,
         Some(Command::Audit(args)) => audit::run(args, &globals).await,
         Some(Command::History(args)) => history::run(args, &globals).await,
+        Some(Command::BenchPeer(args)) => bench_peer::run(args, &globals).await,
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "grantdesk", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

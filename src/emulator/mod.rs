@@ -68,6 +68,54 @@ pub struct Shared {
     pub okta: okta::Okta,
     /// The fault injector, when `--faults` is set.
     pub faults: Option<Arc<faults::Faults>>,
+    /// Time spent serving each kind of request, so benchmarks can show the emulator is not what
+    /// they measure.
+    pub serve_times: ServeTimes,
+}
+
+/// Handler time per route (ids in paths folded to `{id}`): count, total and longest, in µs.
+#[derive(Debug, Default)]
+pub struct ServeTimes(std::sync::Mutex<std::collections::BTreeMap<String, (u64, u64, u64)>>);
+
+impl ServeTimes {
+    fn record(&self, route: String, micros: u64) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let e = m.entry(route).or_default();
+        e.0 += 1;
+        e.1 += micros;
+        e.2 = e.2.max(micros);
+    }
+
+    /// `{route: {requests, total_us, max_us}}`.
+    pub fn snapshot(&self) -> serde_json::Value {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .map(|(k, (n, total, max))| {
+                (k.clone(), serde_json::json!({ "requests": n, "total_us": total, "max_us": max }))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+}
+
+/// `GET /api/v1/groups/00g…/users` → `GET /api/v1/groups/{id}/users`: long id-like segments
+/// (Okta ids, sys_ids, logins) folded so one route gathers every request of its kind.
+fn route_of(method: &axum::http::Method, path: &str) -> String {
+    let segs: Vec<&str> = path.split('/').map(|s| if s.len() >= 16 || s.contains('@') { "{id}" } else { s }).collect();
+    format!("{method} {}", segs.join("/"))
+}
+
+/// Times every request's handler (the whole answer is built before it returns).
+async fn time_request(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = route_of(req.method(), req.uri().path());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    shared.serve_times.record(route, started.elapsed().as_micros() as u64);
+    resp
 }
 
 impl Shared {
@@ -83,7 +131,14 @@ pub fn build(opts: &EmulatorOptions) -> Arc<Shared> {
     let servicenow = servicenow::ServiceNow::build(&opts.spec, &people, opts.servicenow_rate_limit);
     let okta = okta::Okta::build(&opts.spec, &people, opts.okta_rate_limit);
     let faults = opts.faults.map(|f| Arc::new(faults::Faults::new(f, opts.spec.seed)));
-    Arc::new(Shared { spec: opts.spec, base_url: OnceLock::new(), servicenow, okta, faults })
+    Arc::new(Shared {
+        spec: opts.spec,
+        base_url: OnceLock::new(),
+        servicenow,
+        okta,
+        faults,
+        serve_times: ServeTimes::default(),
+    })
 }
 
 /// The HTTP routes of both services.
@@ -93,6 +148,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         Some(f) => services.layer(axum::middleware::from_fn_with_state(f.clone(), faults::inject)),
         None => services,
     };
+    let services = services.layer(axum::middleware::from_fn_with_state(shared.clone(), time_request));
     let admin = Router::new().route("/_emulator/stats", axum::routing::get(stats)).with_state(shared);
     services.merge(admin)
 }
@@ -101,6 +157,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 async fn stats(axum::extract::State(shared): axum::extract::State<Arc<Shared>>) -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({
         "faults": shared.faults.as_ref().map(|f| f.counts()),
+        "served": shared.serve_times.snapshot(),
     }))
 }
 
@@ -173,7 +230,11 @@ pub async fn start_with(opts: EmulatorOptions, shared: Arc<Shared>) -> anyhow::R
                 axum_server::tls_rustls::RustlsConfig::from_pem(cert.cert_pem.into_bytes(), cert.key_pem.into_bytes())
                     .await
                     .context("loading the generated TLS certificate")?;
-            let server = axum_server::from_tcp_rustls(listener, config)?.handle(handle.clone());
+            // TCP_NODELAY: without it a response written in two parts waits out the client's
+            // delayed ACK (~40 ms a request), and a benchmark would measure that, not the server.
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new());
+            let server = axum_server::from_tcp(listener)?.acceptor(acceptor).handle(handle.clone());
             tokio::spawn(async move {
                 if let Err(e) = server.serve(app).await {
                     tracing::error!("emulator (https) stopped: {e}");
@@ -182,7 +243,9 @@ pub async fn start_with(opts: EmulatorOptions, shared: Arc<Shared>) -> anyhow::R
             ("https", Some(cert.pem_path))
         }
         None => {
-            let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+            let server = axum_server::from_tcp(listener)?
+                .acceptor(axum_server::accept::NoDelayAcceptor::new())
+                .handle(handle.clone());
             tokio::spawn(async move {
                 if let Err(e) = server.serve(app).await {
                     tracing::error!("emulator (http) stopped: {e}");

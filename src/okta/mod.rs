@@ -655,10 +655,16 @@ impl OktaClient {
         Ok(g.into_domain())
     }
 
-    /// Members of a group.
+    /// Members of a group, 200 a page (Okta's recommended page size).
     pub fn group_members(&self, group_id: &str) -> BoxStream<'static, Result<OktaUser>> {
+        self.group_members_in_pages_of(group_id, 200)
+    }
+
+    /// Members of a group, `limit` a page (Okta allows up to 1000): fewer requests against the
+    /// rate limit when every membership of the org is read.
+    pub fn group_members_in_pages_of(&self, group_id: &str, limit: u32) -> BoxStream<'static, Result<OktaUser>> {
         self.paged(
-            format!("/api/v1/groups/{}/users?limit=200", segment(group_id)),
+            format!("/api/v1/groups/{}/users?limit={limit}", segment(group_id)),
             "the group members",
             wire::User::into_domain,
         )

@@ -1,6 +1,7 @@
 //! Group owners (`listGroupOwners`) and a group's apps (`listAssignedApplicationsForGroup`): the
 //! approvers of a "group owner" step, and what a membership would grant.
 
+use futures::TryStreamExt as _;
 use futures::stream::BoxStream;
 use serde::Deserialize;
 
@@ -22,9 +23,11 @@ pub struct GroupOwner {
 }
 
 impl OktaClient {
-    /// The owners of a group (users, or groups whose members own it).
+    /// The owners of a group (users, or groups whose members own it), every page.
     pub async fn group_owners(&self, group_id: &str) -> Result<Vec<GroupOwner>> {
-        self.get_json(&format!("/api/v1/groups/{}/owners", segment(group_id)), "the group owners").await
+        self.paged(format!("/api/v1/groups/{}/owners", segment(group_id)), "the group owners", |o: GroupOwner| o)
+            .try_collect()
+            .await
     }
 
     /// The apps assigned to a group: what membership gives.

@@ -153,6 +153,13 @@ admin = call("GET", "/api/v1/groups?q=aws-prod-admin")[1][0]
 validate(M, "/api/v1/groups/{groupId}", "GET", "/api/v1/groups/%s" % admin["id"], 200)
 validate(M, "/api/v1/groups/{groupId}", "GET", "/api/v1/groups/00gnope", 404)
 validate(M, "/api/v1/groups/{groupId}/users", "GET", "/api/v1/groups/%s/users" % admin["id"], 200)
+validate(M, "/api/v1/groups/{groupId}/owners", "GET", "/api/v1/groups/%s/owners" % admin["id"], 200)
+validate(M, "/api/v1/groups/{groupId}/owners", "GET", "/api/v1/groups/%s/owners?search=%s" % (admin["id"], q('type eq "USER"')), 200)
+validate(M, "/api/v1/groups/{groupId}/owners", "GET", "/api/v1/groups/00gnope/owners", 404)
+everyone = call("GET", "/api/v1/groups?q=Everyone")[1][0]
+validate(M, "/api/v1/groups/{groupId}/apps", "GET", "/api/v1/groups/%s/apps" % everyone["id"], 200)
+validate(M, "/api/v1/groups/{groupId}/apps", "GET", "/api/v1/groups/%s/apps?limit=1" % everyone["id"], 200)
+validate(M, "/api/v1/groups/{groupId}/apps", "GET", "/api/v1/groups/00gnope/apps", 404)
 validate(M, "/api/v1/groups/{groupId}/users/{userId}", "PUT", "/api/v1/groups/%s/users/%s" % (admin["id"], rid), 204)
 validate(M, "/api/v1/groups/{groupId}/users/{userId}", "DELETE", "/api/v1/groups/%s/users/%s" % (admin["id"], rid), 204)
 

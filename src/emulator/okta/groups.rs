@@ -9,9 +9,11 @@ use serde_json::{Map, Value, json};
 
 use super::State as OktaState;
 use super::filter::{self, Op};
-use super::http::{ApiError, ApiResult, Ctx, Params, json_response, no_content, page_links, with_links};
+use super::http::{
+    ApiError, ApiResult, Ctx, Params, json_bytes_response, json_response, no_content, page_links, with_links,
+};
 use super::model::*;
-use super::users::{caller_actor, find_user, user_json};
+use super::users::{caller_actor, find_user, users_array};
 use crate::emulator::Shared;
 
 /// A group as Okta returns it.
@@ -152,7 +154,7 @@ pub async fn get_one(State(shared): State<Arc<Shared>>, Path(gid): Path<String>,
 pub async fn members(State(shared): State<Arc<Shared>>, Path(gid): Path<String>, RawQuery(q): RawQuery) -> ApiResult {
     let p = Params::parse(q.as_deref());
     let base = shared.base_url();
-    let s = shared.okta.state();
+    let mut s = shared.okta.state();
     let g = find_group(&s, &gid).ok_or_else(|| ApiError::not_found(&gid, "UserGroup"))?;
     let limit = p.limit(1000, 1, 1000)?;
     let start = match p.get("after").filter(|a| !a.is_empty()) {
@@ -164,10 +166,10 @@ pub async fn members(State(shared): State<Arc<Shared>>, Path(gid): Path<String>,
     let more = page.len() > limit;
     page.truncate(limit);
     let next = if more { page.last().map(|u| s.users[*u].id.clone()) } else { None };
-    let body: Vec<Value> = page.iter().map(|u| user_json(&s, *u, base, false)).collect();
     let path = format!("/api/v1/groups/{}/users", s.groups[g].id);
+    let body = users_array(&mut s, &page, base);
     let links = page_links(base, &path, &p, limit, next.as_deref());
-    Ok(with_links(json_response(StatusCode::OK, &Value::Array(body)), &links))
+    Ok(with_links(json_bytes_response(StatusCode::OK, body), &links))
 }
 
 fn membership_target(s: &OktaState, gid: &str, uid: &str) -> Result<(usize, usize), ApiError> {

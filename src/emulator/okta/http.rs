@@ -125,6 +125,14 @@ pub fn json_response(status: StatusCode, v: &Value) -> Response {
     r
 }
 
+/// A JSON response from an already serialised body.
+pub fn json_bytes_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
 /// A JSON response with a `Link` header (`(url, rel)` pairs). Okta has sent both one header per
 /// link and one comma-joined header; the joined form is the one every SDK parser reads (the
 /// Python SDK looks at a single `Link` value).

@@ -74,6 +74,42 @@ pub struct OktaStats {
     pub rate_limited: u64,
 }
 
+/// A membership or assignment change in the System Log, as tests compare it with ServiceNow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessEvent {
+    /// When Okta published it (ms since the Unix epoch).
+    pub published_ms: i64,
+    /// `group.user_membership.add`, `application.user_membership.remove`…
+    pub event_type: String,
+    /// The actor's alternate id (a login, or the app's name).
+    pub actor: String,
+    /// Login of the user concerned.
+    pub user: String,
+    /// Group name or app label.
+    pub target: String,
+}
+
+/// An OIG access request, as tests compare it with ServiceNow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OigRequestSummary {
+    /// Request id.
+    pub id: String,
+    /// Login of the person the access is for.
+    pub requested_for: String,
+    /// Catalog entry name (the group's name, or the app's label).
+    pub entry: String,
+    /// `APPROVED`, `DENIED`, `PENDING`…
+    pub status: String,
+    /// Creation time (s).
+    pub created: Secs,
+    /// When the access was granted (s).
+    pub granted: Option<Secs>,
+    /// When a time-bound grant ends (s).
+    pub revocation_scheduled: Option<Secs>,
+    /// Logins of the approvers who decided, in order.
+    pub approvers: Vec<String>,
+}
+
 /// The mutable Okta world.
 pub struct State {
     pub(crate) users: Vec<User>,
@@ -95,6 +131,8 @@ pub struct State {
     pub(crate) next_log_seq: u64,
     /// Earliest emulator time at which an OIG request has something due.
     pub(crate) next_due: Option<Secs>,
+    /// Users' list JSON, serialised once.
+    pub(crate) rendered: users::Rendered,
 }
 
 impl Okta {
@@ -124,6 +162,7 @@ impl Okta {
             next_au: 1_000_000,
             next_log_seq,
             next_due: None,
+            rendered: users::Rendered::default(),
         };
         state.recompute_due();
         Okta {
@@ -297,6 +336,22 @@ impl Okta {
             .collect()
     }
 
+    /// Logins of the owners of the group with this name.
+    pub fn group_owner_logins(&self, name: &str) -> Vec<String> {
+        let s = self.state();
+        let Some(g) = s.groups.iter().position(|g| g.name == name) else { return Vec::new() };
+        s.groups[g].owners.iter().map(|u| s.users[*u].profile.login.clone()).collect()
+    }
+
+    /// Ids of the apps assigned to the group with this name, ascending.
+    pub fn group_app_ids(&self, name: &str) -> Vec<String> {
+        let s = self.state();
+        let Some(g) = s.groups.iter().position(|g| g.name == name) else { return Vec::new() };
+        let mut ids: Vec<String> = s.apps.iter().filter(|a| a.groups.contains_key(&g)).map(|a| a.id.clone()).collect();
+        ids.sort();
+        ids
+    }
+
     /// (login, group name) of each orphan grant: catalog memberships no request ever approved.
     pub fn orphan_grants(&self) -> Vec<(String, String)> {
         let s = self.state();
@@ -310,6 +365,41 @@ impl Okta {
             .iter()
             .filter(|e| e.actor.id == user_id || e.targets.iter().any(|t| t.id == user_id))
             .map(|e| e.event_type.to_string())
+            .collect()
+    }
+
+    /// Every System Log event that adds or removes a group membership or an app assignment,
+    /// oldest first: what proves (or disproves) that an approved request was fulfilled.
+    pub fn access_events(&self) -> Vec<AccessEvent> {
+        let s = self.state();
+        s.logs
+            .iter()
+            .filter(|e| e.event_type.contains("user_membership."))
+            .map(|e| AccessEvent {
+                published_ms: e.published_ms,
+                event_type: e.event_type.to_string(),
+                actor: e.actor.alternate_id.clone(),
+                user: e.targets.iter().find(|t| t.kind == "User").map(|t| t.alternate_id.clone()).unwrap_or_default(),
+                target: e.targets.iter().find(|t| t.kind != "User").map(|t| t.display_name.clone()).unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// Every OIG access request, in creation order.
+    pub fn oig_requests(&self) -> Vec<OigRequestSummary> {
+        let s = self.state();
+        s.requests
+            .iter()
+            .map(|r| OigRequestSummary {
+                id: r.id.clone(),
+                requested_for: s.users[r.requested_for].profile.login.clone(),
+                entry: s.entries[r.entry].name.clone(),
+                status: r.status.as_str().to_string(),
+                created: r.created,
+                granted: r.granted,
+                revocation_scheduled: r.revocation_scheduled,
+                approvers: r.decisions.iter().map(|d| s.users[d.user].profile.login.clone()).collect(),
+            })
             .collect()
     }
 

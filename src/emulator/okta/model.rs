@@ -290,7 +290,7 @@ impl ReqStatus {
 }
 
 /// What an OIG condition grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
     /// Membership of an Okta group (index).
     Group(usize),

@@ -856,6 +856,18 @@ fn tasks(s: &OktaState) -> Vec<TaskView> {
     for (r, rq) in s.requests.iter().enumerate() {
         match rq.status {
             ReqStatus::Submitted | ReqStatus::Pending => {
+                // Steps already decided, then the one waiting.
+                for (k, d) in rq.decisions.iter().enumerate() {
+                    out.push(TaskView {
+                        id: task_id(&rq.id, k),
+                        request: r,
+                        assignee: d.user,
+                        status: "COMPLETED",
+                        created: rq.created,
+                        updated: d.decided_ms / 1000,
+                        value: Some(if d.approved { "APPROVED" } else { "DENIED" }),
+                    });
+                }
                 let c = &s.conditions[rq.condition];
                 let first = approvers(
                     &s.sequences[c.sequence],
@@ -866,14 +878,16 @@ fn tasks(s: &OktaState) -> Vec<TaskView> {
                     |u| s.managers[u],
                     rq.requested_for,
                 );
-                if let Some(a) = first.first() {
+                let step = rq.decisions.len();
+                let opened = rq.decisions.last().map_or(rq.created, |d| d.decided_ms / 1000);
+                if let Some(a) = first.get(step) {
                     out.push(TaskView {
-                        id: task_id(&rq.id, 0),
+                        id: task_id(&rq.id, step),
                         request: r,
                         assignee: *a,
                         status: "OPEN",
-                        created: rq.created,
-                        updated: rq.created,
+                        created: opened,
+                        updated: opened,
                         value: None,
                     });
                 }

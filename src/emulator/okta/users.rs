@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::filter::{self, Op};
-use super::http::{ApiError, ApiResult, Caller, Ctx, Params, json_response, no_content, page_links, with_links};
+use super::http::{
+    ApiError, ApiResult, Caller, Ctx, Params, json_bytes_response, json_response, no_content, page_links, with_links,
+};
 use super::model::*;
 use super::{State as OktaState, groups};
 use crate::emulator::Shared;
@@ -148,6 +150,49 @@ pub fn user_json(s: &OktaState, i: usize, base: &str, full_links: bool) -> Value
     })
 }
 
+/// Collection-form user JSON already serialised, per user, beside the fields it was made from,
+/// so a page of 1,000 group members is a copy rather than 1,000 JSON trees built and written.
+/// Every run-time change to a user moves one of the key's fields, so a stale entry is never sent.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    base: String,
+    users: Vec<Option<(RenderKey, Box<[u8]>)>>,
+}
+
+type RenderKey = (Status, Secs, Option<Secs>, Option<Secs>, Option<Secs>, Option<Secs>);
+
+fn render_key(u: &User) -> RenderKey {
+    (u.status, u.last_updated, u.activated, u.status_changed, u.last_login, u.password_changed)
+}
+
+/// A JSON array of the users at `page`, in collection form (as [`user_json`] without the
+/// lifecycle links), byte for byte what serialising those values gives.
+pub fn users_array(s: &mut OktaState, page: &[usize], base: &str) -> Vec<u8> {
+    if s.rendered.base != base {
+        s.rendered = Rendered { base: base.to_string(), users: Vec::new() };
+    }
+    if s.rendered.users.len() < s.users.len() {
+        s.rendered.users.resize(s.users.len(), None);
+    }
+    let mut out = Vec::with_capacity(2 + page.len() * 1_400);
+    out.push(b'[');
+    for (k, &i) in page.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        let key = render_key(&s.users[i]);
+        if !matches!(&s.rendered.users[i], Some((cached, _)) if *cached == key) {
+            let bytes = serde_json::to_vec(&user_json(s, i, base, false)).unwrap_or_default();
+            s.rendered.users[i] = Some((key, bytes.into_boxed_slice()));
+        }
+        if let Some((_, bytes)) = &s.rendered.users[i] {
+            out.extend_from_slice(bytes);
+        }
+    }
+    out.push(b']');
+    out
+}
+
 /// A user attribute by the name `search`/`filter` use.
 fn user_attr(u: &User, attr: &str) -> Option<String> {
     let p = &u.profile;
@@ -198,7 +243,7 @@ fn parse_cursor(after: &str) -> Result<&str, ApiError> {
 pub async fn list(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) -> ApiResult {
     let p = Params::parse(q.as_deref());
     let base = shared.base_url();
-    let s = shared.okta.state();
+    let mut s = shared.okta.state();
 
     if let Some(q) = p.get("q").filter(|v| !v.is_empty()) {
         // Starts-with on first name, last name and email; no DEPROVISIONED; no pagination.
@@ -281,9 +326,9 @@ pub async fn list(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) -> A
         let page: Vec<usize> = all[from..].iter().take(limit).map(|(_, i)| *i).collect();
         let more = all.len() > from + page.len();
         let next = if more { page.last().map(|i| format!("0{}", s.users[*i].id)) } else { None };
-        let body: Vec<Value> = page.iter().map(|i| user_json(&s, *i, base, false)).collect();
+        let body = users_array(&mut s, &page, base);
         let links = page_links(base, "/api/v1/users", &p, limit, next.as_deref());
-        return Ok(with_links(json_response(StatusCode::OK, &Value::Array(body)), &links));
+        return Ok(with_links(json_bytes_response(StatusCode::OK, body), &links));
     }
 
     let mut page: Vec<usize> = Vec::with_capacity(limit + 1);
@@ -321,9 +366,9 @@ pub async fn list(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) -> A
     let more = page.len() > limit;
     page.truncate(limit);
     let next = if more { page.last().map(|i| format!("0{}", s.users[*i].id)) } else { None };
-    let body: Vec<Value> = page.iter().map(|i| user_json(&s, *i, base, false)).collect();
+    let body = users_array(&mut s, &page, base);
     let links = page_links(base, "/api/v1/users", &p, limit, next.as_deref());
-    Ok(with_links(json_response(StatusCode::OK, &Value::Array(body)), &links))
+    Ok(with_links(json_bytes_response(StatusCode::OK, body), &links))
 }
 
 /// `GET /api/v1/users/{id}`.

@@ -7,11 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::Duration;
-use rand::{Rng, RngExt, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::model::*;
+use crate::emulator::servicenow::seed::access;
 use crate::emulator::world::{Department, Employment, People, Persona, Scale, WorldSpec};
 
 /// Catalog groups of WORLD.md, in the order their ids are made.
@@ -37,19 +37,38 @@ pub struct Named {
     pub netsuite: usize,
 }
 
+/// One grant or removal of catalog access before the epoch, replayed into the memberships and
+/// the System Log.
+#[derive(Debug, Clone, Copy)]
+struct GrantChange {
+    ms: i64,
+    add: bool,
+    user: usize,
+    scope: Scope,
+    actor: GrantActor,
+    /// Whether Okta logged it (a removal while another grant still holds the access is not one).
+    logged: bool,
+}
+
+/// Who made a grant: OIG's fulfilment, or a person in the Okta admin console.
+#[derive(Debug, Clone, Copy)]
+enum GrantActor {
+    AccessRequests,
+    User(usize),
+}
+
 /// Counts the world is built to.
 struct Sizes {
     groups: usize,
     orphans: usize,
-    history_requests: usize,
     /// Filler-group memberships per user, in percent.
     filler_per_user: usize,
 }
 
 fn sizes(scale: Scale) -> Sizes {
     match scale {
-        Scale::Demo => Sizes { groups: 80, orphans: 3, history_requests: 24, filler_per_user: 200 },
-        Scale::Large => Sizes { groups: 3000, orphans: 50, history_requests: 400, filler_per_user: 130 },
+        Scale::Demo => Sizes { groups: 80, orphans: 3, filler_per_user: 200 },
+        Scale::Large => Sizes { groups: 3000, orphans: 50, filler_per_user: 160 },
     }
 }
 
@@ -382,82 +401,82 @@ pub fn build(spec: &WorldSpec, people: &People) -> Built {
             }
         }
     }
-    // Approver groups. The rule is the ServiceNow side's (its `seed::access::it_approvers_standard`
-    // and `security_approvers`), so both emulators name the same approvers; once both branches
-    // are merged this should call those functions instead of restating them.
+    // Approver groups: the same people the ServiceNow side asks for approval.
     let dana = Persona::Dana.index();
-    let sam = Persona::Sam.index();
-    members[it_approvers].insert(dana);
-    for p in people
-        .people
-        .iter()
-        .filter(|p| {
-            p.persona.is_none()
-                && p.department == Department::It
-                && p.employment == Employment::Employee
-                && matches!(p.title.as_str(), "Service Desk Analyst" | "Systems Administrator")
-        })
-        .take(3)
-    {
-        members[it_approvers].insert(p.index);
+    members[it_approvers].extend(access::it_approvers_standard(people));
+    members[security_approvers].extend(access::security_approvers(people));
+
+    // The access-request history both halves share: who has asked for which catalog entry.
+    let history = access::history(spec, people);
+    let mut asked: BTreeSet<(usize, &'static str)> = BTreeSet::new();
+    let mut anyone_asked: BTreeSet<usize> = BTreeSet::new();
+    for r in &history {
+        asked.insert((r.requested_for, r.entry.name));
+        anyone_asked.insert(r.requested_for);
     }
-    members[security_approvers].insert(sam);
-    for p in people
-        .people
-        .iter()
-        .filter(|p| {
-            p.persona.is_none()
-                && p.department == Department::Security
-                && p.employment == Employment::Employee
-                && p.title == "Security Engineer"
-        })
-        .take(2)
-    {
-        members[security_approvers].insert(p.index);
-    }
-    // Catalog memberships granted long ago (before the System Log's retention).
+    // Licence groups granted long ago (before the System Log's retention), never to anyone whose
+    // request for the same group is on record. The sensitive catalog groups hold only what the
+    // history granted and the orphans, so nothing else in them lacks a request.
     let active_like = |i: usize| !matches!(users[i].status, Status::Deprovisioned | Status::Staged);
-    let mut granted: Vec<(usize, usize)> = Vec::new(); // (group, user) granted through approvals
     for p in people.people.iter().filter(|p| p.persona.is_none() && active_like(p.index)) {
         let i = p.index;
         let roll = |rng: &mut ChaCha8Rng, pct: u32| rng.random_range(0..100u32) < pct;
-        if roll(&mut mrng, 30) {
-            granted.push((catalog[0], i));
+        if roll(&mut mrng, 30) && !asked.contains(&(i, "zoom-users")) {
+            members[catalog[0]].insert(i);
         }
-        if p.employment == Employment::Contractor && roll(&mut mrng, 50) {
-            granted.push((catalog[1], i));
+        if p.employment == Employment::Contractor && roll(&mut mrng, 50) && !asked.contains(&(i, "slack-guests")) {
+            members[catalog[1]].insert(i);
         }
-        if p.department == Department::Engineering {
-            if roll(&mut mrng, 60) {
-                granted.push((catalog[2], i));
+    }
+    // Personas: dana and alex use Zoom; casey, a contractor, is a Slack guest.
+    for (g, u) in [(catalog[0], dana), (catalog[0], alex), (catalog[1], Persona::Casey.index())] {
+        members[g].insert(u);
+    }
+    // Grants of approved requests, replayed in time order: a membership (or direct assignment)
+    // from `granted_at`, removed when a time-bound grant ends before the epoch.
+    let iam = access::iam_team(people, spec.scale);
+    let mut changes: Vec<GrantChange> = Vec::new();
+    for r in history.iter().filter(|r| r.outcome == access::Outcome::Approved) {
+        let Some(granted) = r.granted_at.map(|t| t.timestamp()).filter(|t| *t <= epoch) else { continue };
+        let scope = match r.entry.kind {
+            access::EntryKind::OktaGroup => match CATALOG_GROUPS.iter().position(|g| *g == r.entry.name) {
+                Some(k) => Scope::Group(catalog[k]),
+                None => continue,
+            },
+            access::EntryKind::OktaApp => Scope::App,
+        };
+        let actor = if r.via_oig { GrantActor::AccessRequests } else { GrantActor::User(access::fulfiller(&iam, r)) };
+        let user = r.requested_for;
+        changes.push(GrantChange { ms: granted * 1000, add: true, user, scope, actor, logged: true });
+        if let Some(end) = r.expires_at().map(|t| t.timestamp()).filter(|t| *t <= epoch) {
+            changes.push(GrantChange { ms: end * 1000, add: false, user, scope, actor, logged: true });
+        }
+    }
+    changes.sort_by_key(|c| (c.ms, !c.add));
+    let mut held: BTreeMap<(usize, Scope), u32> = BTreeMap::new();
+    let mut app_grants: Vec<(usize, Secs)> = Vec::new();
+    for c in changes.iter_mut() {
+        let n = held.entry((c.user, c.scope)).or_insert(0);
+        if c.add {
+            *n += 1;
+        } else {
+            *n -= 1;
+            // Another approved request still holds the access: nothing is removed.
+            c.logged = *n == 0;
+        }
+        if let Scope::Group(g) = c.scope {
+            if *n > 0 {
+                members[g].insert(c.user);
+            } else {
+                members[g].remove(&c.user);
             }
-            if (p.title.contains("Reliability") || p.title.contains("Staff")) && roll(&mut mrng, 60) {
-                granted.push((catalog[3], i));
-                if roll(&mut mrng, 10) {
-                    granted.push((catalog[4], i));
-                }
-            }
-        }
-        if p.department == Department::Finance && roll(&mut mrng, 50) {
-            granted.push((catalog[5], i));
+        } else if c.add && *n == 1 {
+            app_grants.push((c.user, c.ms / 1000));
         }
     }
-    // Personas: dana and alex use Zoom and Slack; morgan and riley are engineers on GitHub.
-    for (g, u) in [
-        (catalog[0], dana),
-        (catalog[0], alex),
-        (catalog[2], Persona::Morgan.index()),
-        (catalog[2], Persona::Riley.index()),
-        (catalog[2], Persona::Casey.index()),
-        (catalog[1], Persona::Casey.index()),
-    ] {
-        granted.push((g, u));
-    }
-    for (g, u) in &granted {
-        members[*g].insert(*u);
-    }
-    // Orphan grants: members of sensitive catalog groups nobody ever approved, chosen among people
-    // outside the groups' natural departments so they stand out.
+    // Orphan grants: members of sensitive catalog groups with no request on record anywhere,
+    // chosen among people outside the groups' natural departments so they stand out, and added
+    // directly in Okta by a systems administrator.
     let mut orphans = Vec::new();
     let orphan_groups = [catalog[4], catalog[5], catalog[2]];
     let candidates: Vec<usize> = people
@@ -466,9 +485,14 @@ pub fn build(spec: &WorldSpec, people: &People) -> Built {
         .filter(|p| {
             p.persona.is_none() && matches!(p.department, Department::Sales | Department::People) && p.manager.is_some()
         })
-        .filter(|p| users[p.index].status == Status::Active)
+        .filter(|p| users[p.index].status == Status::Active && !anyone_asked.contains(&p.index))
         .map(|p| p.index)
         .collect();
+    let admin = people
+        .people
+        .iter()
+        .rfind(|p| p.persona.is_none() && p.department == Department::It && p.title == "Systems Administrator")
+        .map_or(alex, |p| p.index);
     let mut k = 0;
     while orphans.len() < sz.orphans && !candidates.is_empty() && k < sz.orphans * 20 {
         let u = candidates[mrng.random_range(0..candidates.len())];
@@ -476,8 +500,18 @@ pub fn build(spec: &WorldSpec, people: &People) -> Built {
         k += 1;
         if members[g].insert(u) {
             orphans.push((u, g));
+            let ms = (epoch - mrng.random_range(86_400..42 * 86_400)) * 1000 + mrng.random_range(0..1000);
+            changes.push(GrantChange {
+                ms,
+                add: true,
+                user: u,
+                scope: Scope::Group(g),
+                actor: GrantActor::User(admin),
+                logged: true,
+            });
         }
     }
+    changes.retain(|c| c.logged);
 
     // --- app assignments -----------------------------------------------------------------
     let g_assign: [(usize, usize); 9] = [
@@ -496,7 +530,7 @@ pub fn build(spec: &WorldSpec, people: &People) -> Built {
     }
     let mut au_seq = 0u64;
     for p in people.people.iter().filter(|p| p.department == Department::Sales && active_like(p.index)) {
-        if arng.random_range(0..100u32) < 70 {
+        if arng.random_range(0..100u32) < 70 && !asked.contains(&(p.index, "salesforce")) {
             au_seq += 1;
             let created = epoch - arng.random_range(40..700) * 86_400;
             apps[named_apps.1].direct.insert(
@@ -504,6 +538,14 @@ pub fn build(spec: &WorldSpec, people: &People) -> Built {
                 AppUser { id: okta_id("0ua", au_seq, &mut arng), created, last_updated: created, external_id: None },
             );
         }
+    }
+
+    for (u, at) in app_grants {
+        au_seq += 1;
+        apps[named_apps.1].direct.insert(
+            u,
+            AppUser { id: okta_id("0ua", au_seq, &mut arng), created: at, last_updated: at, external_id: None },
+        );
     }
 
     // --- indexes -------------------------------------------------------------------------
@@ -566,8 +608,8 @@ pub fn build(spec: &WorldSpec, people: &People) -> Built {
         orphans,
         on_behalf_only_reports: Vec::new(),
     };
-    seed_oig(&mut built, people, epoch, &mut orng, sz.history_requests);
-    seed_logs(&mut built, people, epoch, &mut lrng, &granted);
+    seed_oig(&mut built, people, epoch, &mut orng, &history);
+    seed_logs(&mut built, epoch, &mut lrng, &changes);
     built
 }
 
@@ -611,7 +653,7 @@ fn set_status_times(u: &mut User, status: Status, epoch: Secs, changed_ago: i64,
 type CondSpec = (usize, Scope, &'static str, Requesters, Option<&'static str>, usize, Decision, u32);
 
 /// Sequences, conditions, catalog entries and past requests, with casey's expiring grant.
-fn seed_oig(b: &mut Built, people: &People, epoch: Secs, rng: &mut ChaCha8Rng, history: usize) {
+fn seed_oig(b: &mut Built, people: &People, epoch: Secs, rng: &mut ChaCha8Rng, history: &[access::AccessRequest]) {
     let alex = Persona::Alex.index();
     let sam = Persona::Sam.index();
     let n = &b.named;
@@ -764,73 +806,80 @@ fn seed_oig(b: &mut Built, people: &People, epoch: Secs, rng: &mut ChaCha8Rng, h
     b.on_behalf_only_reports = (0..b.apps.len()).map(|a| a == n.netsuite).collect();
     let _ = alex;
 
-    // Past requests over the last six weeks, in creation order, then casey's on-call grant.
-    let requestable: Vec<usize> = (0..b.entries.len()).filter(|e| b.entries[*e].requestable).collect();
-    let candidates: Vec<usize> = (6..people.people.len()).filter(|i| b.users[*i].status == Status::Active).collect();
-    let mut plans: Vec<(Secs, usize, usize, Option<bool>)> = Vec::new();
-    for _ in 0..history {
-        let when = epoch - rng.random_range(2 * 86_400..42 * 86_400);
-        let who = candidates[rng.random_range(0..candidates.len())];
-        let entry = requestable[rng.random_range(0..requestable.len())];
-        plans.push((when, who, entry, None));
-    }
-    plans.sort_by_key(|p| p.0);
-    plans.push((
-        epoch - 3 * 3_600 - 30 * 60,
-        Persona::Casey.index(),
-        entry_for_group(b, b.named.catalog[4]),
-        Some(true),
-    ));
-    for (when, who, entry, _) in plans {
-        let cond = match_condition(b, entry, who);
-        let Some(cond) = cond else { continue };
-        let seq = b.requests.len() as u64;
-        let id = okta_id("req", seq, rng);
-        let decided_ms = (when + rng.random_range(300..7_200)) * 1000;
-        let approve = b.conditions[cond].decision == Decision::Approve && rng.random_range(0..10u32) > 0;
-        let approvers = approvers_for(b, people, cond, who);
-        let decisions: Vec<DecisionRec> = if approve {
-            approvers
-                .iter()
-                .enumerate()
-                .map(|(k, u)| DecisionRec { user: *u, approved: true, decided_ms: decided_ms + k as i64 * 60_000 })
-                .collect()
-        } else {
-            approvers.iter().take(1).map(|u| DecisionRec { user: *u, approved: false, decided_ms }).collect()
+    // The history's requests raised in OIG (casey's on-call grant among them), in creation
+    // order. Their grants are already in the memberships; here they become OIG records.
+    let mut routed: Vec<&access::AccessRequest> = history.iter().filter(|r| r.via_oig).collect();
+    routed.sort_by_key(|r| (r.opened_at, r.id));
+    for r in routed {
+        let entry = match r.entry.kind {
+            access::EntryKind::OktaGroup => match CATALOG_GROUPS.iter().position(|g| *g == r.entry.name) {
+                Some(k) => entry_for_group(b, b.named.catalog[k]),
+                None => continue,
+            },
+            access::EntryKind::OktaApp => top[&b.named.salesforce],
         };
-        let resolved = decisions.last().map(|d| d.decided_ms / 1000).unwrap_or(when);
-        let duration = b.conditions[cond].duration;
-        let granted = approve.then_some(resolved + 30);
-        let scheduled = granted.and_then(|g| duration.and_then(iso_duration_secs).map(|d| g + d));
-        let expired = scheduled.is_some_and(|s| s <= epoch);
-        let req = Request {
-            id,
-            created: when,
-            created_by: Principal::User(who),
-            last_updated: if expired { scheduled.unwrap_or(resolved) } else { granted.unwrap_or(resolved) },
-            status: if approve { ReqStatus::Approved } else { ReqStatus::Denied },
-            requested_by: Principal::User(who),
+        let who = r.requested_for;
+        // The condition the request was raised under: the one that matches the requester today,
+        // unless that one always denies and the approvers granted it anyway, in which case the
+        // entry's granting condition (the policy in force when it was decided).
+        let matched = match_condition(b, entry, who);
+        let cond = match matched {
+            Some(c) if b.conditions[c].decision == Decision::Approve || r.outcome == access::Outcome::Rejected => c,
+            _ => match b.conditions.iter().position(|c| c.entry == entry && c.decision == Decision::Approve) {
+                Some(c) => c,
+                None => continue,
+            },
+        };
+        let decisions: Vec<DecisionRec> = r
+            .steps
+            .iter()
+            .filter_map(|s| s.decision)
+            .map(|(d, user, at)| DecisionRec {
+                user,
+                approved: d == access::Decision::Approved,
+                decided_ms: at.timestamp_millis(),
+            })
+            .collect();
+        let created = r.opened_at.timestamp();
+        let resolved =
+            (r.outcome != access::Outcome::Pending).then(|| decisions.last().map_or(created, |d| d.decided_ms / 1000));
+        let granted = r.granted_at.map(|t| t.timestamp()).filter(|t| *t <= epoch);
+        let scheduled = granted.and(r.expires_at().map(|t| t.timestamp()));
+        let revoked = scheduled.filter(|t| *t <= epoch);
+        let seq = b.requests.len() as u64;
+        b.requests.push(Request {
+            id: okta_id("req", seq, rng),
+            created,
+            created_by: Principal::User(r.opened_by),
+            last_updated: revoked
+                .or(granted)
+                .or(resolved)
+                .or(decisions.last().map(|d| d.decided_ms / 1000))
+                .unwrap_or(created),
+            status: match r.outcome {
+                access::Outcome::Approved => ReqStatus::Approved,
+                access::Outcome::Rejected => ReqStatus::Denied,
+                access::Outcome::Pending => ReqStatus::Pending,
+            },
+            requested_by: Principal::User(r.opened_by),
             requested_for: who,
             entry,
             condition: cond,
-            justification: Some(justification(rng).to_string()),
-            resolved: Some(resolved),
-            grant_status: approve.then_some("GRANTED"),
+            justification: Some(r.justification.clone()),
+            resolved,
+            grant_status: granted.map(|_| "GRANTED"),
             granted,
-            revocation_status: expired.then_some("REVOKED"),
-            revoked: if expired { scheduled } else { None },
+            revocation_status: revoked.map(|_| "REVOKED"),
+            revoked,
             revocation_scheduled: scheduled,
             decisions,
             permalink_id: seq + 1,
             external_request_id: hex24(rng),
+            // Seeded requests still pending wait on a person, not on the emulator's approvers.
             decide_at: None,
-        };
-        if approve && !expired {
-            let scope = b.conditions[cond].scope;
-            grant(b, scope, b.conditions[cond].app, who, granted.unwrap_or(when));
-        }
-        b.requests.push(req);
+        });
     }
+    let _ = (people, alex);
 }
 
 /// The catalog entry that grants `group`.
@@ -899,33 +948,6 @@ pub fn approvers(
     out
 }
 
-/// Applies a grant to the world's memberships or assignments (no log; history logs separately).
-fn grant(b: &mut Built, scope: Scope, app: usize, user: usize, when: Secs) {
-    match scope {
-        Scope::Group(g) => {
-            if b.idx.members[g].insert(user) {
-                b.idx.groups_of[user].insert(g);
-                b.groups[g].last_membership_updated = b.groups[g].last_membership_updated.max(when);
-                for a in b.apps.iter_mut() {
-                    if a.groups.contains_key(&g) {
-                        *a.via_groups.entry(user).or_insert(0) += 1;
-                    }
-                }
-            }
-        }
-        Scope::App => {
-            let seq = b.apps[app].direct.len() as u64 + 100_000;
-            let id = format!("0ua{:017}", seq);
-            b.apps[app].direct.entry(user).or_insert(AppUser {
-                id,
-                created: when,
-                last_updated: when,
-                external_id: None,
-            });
-        }
-    }
-}
-
 /// Parses the ISO-8601 durations OIG uses (`PT4H`, `P90D`, `P2W`) into seconds.
 pub fn iso_duration_secs(s: &str) -> Option<i64> {
     let rest = s.strip_prefix('P')?;
@@ -967,21 +989,9 @@ pub fn iso_duration_secs(s: &str) -> Option<i64> {
     (num.is_empty() && total > 0).then_some(total)
 }
 
-fn justification(rng: &mut impl Rng) -> &'static str {
-    const J: [&str; 6] = [
-        "Joining the on-call rotation",
-        "Need it for the Q3 migration project",
-        "New starter in the team",
-        "Customer escalation this week",
-        "Quarter-end close",
-        "Replacing a colleague on leave",
-    ];
-    J[rng.random_range(0..J.len())]
-}
-
 /// The System Log history: sign-ins, riley's lock-out, lifecycle changes, recent catalog grants
 /// and every OIG request's events, sorted by time and numbered in that order.
-fn seed_logs(b: &mut Built, people: &People, epoch: Secs, rng: &mut ChaCha8Rng, granted: &[(usize, usize)]) {
+fn seed_logs(b: &mut Built, epoch: Secs, rng: &mut ChaCha8Rng, changes: &[GrantChange]) {
     let mut ev: Vec<LogEvent> = Vec::new();
     let user_actor = |b: &Built, u: usize| Actor {
         id: b.users[u].id.clone(),
@@ -1081,32 +1091,43 @@ fn seed_logs(b: &mut Built, people: &People, epoch: Secs, rng: &mut ChaCha8Rng, 
         let jitter = rng.random_range(0..1000);
         push(&mut ev, rng, changed * 1000 + jitter, t, m, actor, vec![user_target(b, u)], "SUCCESS", None);
     }
-    // Catalog grants made in the last six weeks (about one in six of those on record).
-    let alex = Persona::Alex.index();
-    for (g, u) in granted {
-        if rng.random_range(0..6u32) != 0 && *u >= 6 {
-            continue;
-        }
-        let t = epoch - rng.random_range(86_400..42 * 86_400);
-        push(
-            &mut ev,
-            rng,
-            t * 1000,
-            "group.user_membership.add",
-            "Add user to group membership",
-            user_actor(b, alex),
-            vec![user_target(b, *u), group_target(b, *g)],
-            "SUCCESS",
-            None,
-        );
-    }
-    // OIG requests.
+    // Grants of the access-request history and the orphans, with their removals at expiry.
     let oar = Actor {
         id: "0oaoktaaccessrequests".chars().take(20).collect(),
         kind: "PublicClientApp",
         alternate_id: "Okta Access Requests".into(),
         display_name: "Okta Access Requests".into(),
     };
+    for c in changes {
+        let actor = match c.actor {
+            GrantActor::AccessRequests => oar.clone(),
+            GrantActor::User(u) => user_actor(b, u),
+        };
+        let (event_type, msg, target) = match (c.scope, c.add) {
+            (Scope::Group(g), true) => {
+                ("group.user_membership.add", "Add user to group membership", group_target(b, g))
+            }
+            (Scope::Group(g), false) => {
+                ("group.user_membership.remove", "Remove user from group membership", group_target(b, g))
+            }
+            (Scope::App, add) => {
+                let app = &b.apps[b.named.salesforce];
+                let t = Target {
+                    id: app.id.clone(),
+                    kind: "AppInstance",
+                    alternate_id: app.label.to_string(),
+                    display_name: app.label.to_string(),
+                };
+                if add {
+                    ("application.user_membership.add", "Add user to application membership", t)
+                } else {
+                    ("application.user_membership.remove", "Remove user from application membership", t)
+                }
+            }
+        };
+        push(&mut ev, rng, c.ms, event_type, msg, actor, vec![user_target(b, c.user), target], "SUCCESS", None);
+    }
+    // OIG requests.
     for r in 0..b.requests.len() {
         let req = b.requests[r].clone();
         let rt = Target {
@@ -1122,12 +1143,14 @@ fn seed_logs(b: &mut Built, people: &People, epoch: Secs, rng: &mut ChaCha8Rng, 
             req.created * 1000,
             "access.request.create",
             "Access request created",
-            user_actor(b, who),
+            user_actor(b, if let Principal::User(u) = req.requested_by { u } else { who }),
             vec![rt.clone(), user_target(b, who)],
             "SUCCESS",
             None,
         );
-        if let Some(d) = req.decisions.last() {
+        if req.resolved.is_some()
+            && let Some(d) = req.decisions.last()
+        {
             let reason = if req.status == ReqStatus::Approved { "APPROVED" } else { "DENIED" };
             push(
                 &mut ev,
@@ -1141,55 +1164,7 @@ fn seed_logs(b: &mut Built, people: &People, epoch: Secs, rng: &mut ChaCha8Rng, 
                 Some(reason),
             );
         }
-        let c = &b.conditions[req.condition];
-        if let (Some(g), Scope::Group(group)) = (req.granted, c.scope) {
-            push(
-                &mut ev,
-                rng,
-                g * 1000,
-                "group.user_membership.add",
-                "Add user to group membership",
-                oar.clone(),
-                vec![user_target(b, who), group_target(b, group)],
-                "SUCCESS",
-                None,
-            );
-            if let Some(rv) = req.revoked {
-                push(
-                    &mut ev,
-                    rng,
-                    rv * 1000,
-                    "group.user_membership.remove",
-                    "Remove user from group membership",
-                    oar.clone(),
-                    vec![user_target(b, who), group_target(b, group)],
-                    "SUCCESS",
-                    None,
-                );
-            }
-        } else if let (Some(g), Scope::App) = (req.granted, c.scope) {
-            let app = &b.apps[c.app];
-            let at = Target {
-                id: app.id.clone(),
-                kind: "AppInstance",
-                alternate_id: app.label.to_string(),
-                display_name: app.label.to_string(),
-            };
-            push(
-                &mut ev,
-                rng,
-                g * 1000,
-                "application.user_membership.add",
-                "Add user to application membership",
-                oar.clone(),
-                vec![user_target(b, who), at],
-                "SUCCESS",
-                None,
-            );
-        }
     }
-    let _ = people;
-    let _ = Duration::zero();
     ev.sort_by(|a, b| a.published_ms.cmp(&b.published_ms).then(a.uuid.cmp(&b.uuid)));
     for (i, e) in ev.iter_mut().enumerate() {
         e.seq = i as u64 + 1;

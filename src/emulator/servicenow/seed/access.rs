@@ -133,6 +133,33 @@ pub fn security_approvers(people: &People) -> Vec<usize> {
     v
 }
 
+/// Members of the ServiceNow assignment group `IAM`, who fulfil approved access requests:
+/// alex.approver and the first systems administrators of IT (4 in `demo`, 12 in `large`).
+pub fn iam_team(people: &People, scale: Scale) -> Vec<usize> {
+    let n = if scale == Scale::Large { 12 } else { 4 };
+    let mut v = vec![Persona::Alex.index()];
+    v.extend(
+        people
+            .people
+            .iter()
+            .filter(|p| {
+                p.persona.is_none()
+                    && p.department == Department::It
+                    && p.employment == Employment::Employee
+                    && p.title == "Systems Administrator"
+            })
+            .take(n)
+            .map(|p| p.index),
+    );
+    v
+}
+
+/// The IAM analyst who fulfilled an approved request (closes its RITM and, for requests not
+/// routed through OIG, adds the membership in Okta).
+pub fn fulfiller(team: &[usize], req: &AccessRequest) -> usize {
+    team.get((req.id * 7) % team.len().max(1)).copied().unwrap_or(Persona::Alex.index())
+}
+
 /// The head of a department (the person holding its head title).
 pub fn department_head(people: &People, dept: Department) -> Option<usize> {
     people
@@ -532,6 +559,12 @@ pub fn history(spec: &WorldSpec, people: &People) -> Vec<AccessRequest> {
             let at = t + Duration::minutes(rng.random_range(5..(36 * 60)));
             let by = approvers[rng.random_range(0..approvers.len())];
             let decision = if rejected_at == Some(i) { Decision::Rejected } else { Decision::Approved };
+            if at >= epoch {
+                // Nobody decides after the epoch: the request is still waiting on this step.
+                built.push(Step { approvers: approvers.clone(), asked_at: Some(t), decision: None });
+                outcome = Outcome::Pending;
+                break;
+            }
             built.push(Step { approvers: approvers.clone(), asked_at: Some(t), decision: Some((decision, by, at)) });
             t = at;
             if decision == Decision::Rejected {
@@ -540,7 +573,8 @@ pub fn history(spec: &WorldSpec, people: &People) -> Vec<AccessRequest> {
             }
         }
         count += built.iter().map(|s| s.approvers.len()).sum::<usize>();
-        let granted_at = (outcome == Outcome::Approved).then(|| t + Duration::minutes(rng.random_range(1..90)));
+        let granted_at =
+            (outcome == Outcome::Approved).then(|| (t + Duration::minutes(rng.random_range(1..90))).min(epoch));
         let duration_hours = match e.max_hours {
             Some(h) if h > 24 => Some(h),
             Some(h) => Some(rng.random_range(1..=h)),
