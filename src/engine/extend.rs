@@ -56,7 +56,9 @@ pub(crate) async fn superseding(engine: &Engine, r: &AccessRequest) -> Result<Op
         .map_err(|e| ApplyError::Transient(e.to_string()))?;
     Ok(others
         .into_iter()
-        .find(|o| o.id != r.id && o.target == r.target && o.expires_at.is_none_or(|e| r.expires_at.is_some_and(|x| e > x)))
+        .find(|o| {
+            o.id != r.id && o.target == r.target && o.expires_at.is_none_or(|e| r.expires_at.is_some_and(|x| e > x))
+        })
         .map(|o| o.id))
 }
 
