@@ -158,6 +158,7 @@ fn ritm(i: usize) -> Ticket {
         mod_count: 1,
         sla_due: None,
         sla_breached: false,
+        resolved_at: None,
         close_code: String::new(),
         close_notes: String::new(),
         approval: "approved".into(),

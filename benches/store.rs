@@ -56,6 +56,7 @@ fn ticket(i: usize) -> Ticket {
         mod_count: 3,
         sla_due: Some(opened + Duration::hours(24)),
         sla_breached: i % 7 == 0,
+        resolved_at: (i % 5 >= 3).then(|| opened + Duration::hours(1)),
         close_code: String::new(),
         close_notes: String::new(),
         approval: "not requested".into(),

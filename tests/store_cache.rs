@@ -6,8 +6,8 @@ mod store_support;
 use chrono::Duration;
 use grantdesk::domain::{ApprovalState, JournalKind, Membership, TicketKind, UserStatus};
 use grantdesk::store::{AssignedTo, CacheTable, QueueFilter, QueueOrder, Watermark, source};
-use store_support::TestDb;
 use store_support::fixtures::*;
+use store_support::{Kind, TestDb};
 
 async fn tickets_round_trip_exactly_and_update_in_place(db: &TestDb) {
     let store = db.open().await;
@@ -135,6 +135,33 @@ async fn the_queue_filters_orders_and_pages(db: &TestDb) {
     }
     let nothing = QueueFilter { caller_email: Some("nobody@example.com".into()), ..Default::default() };
     assert!(store.queue_all(&nothing, QueueOrder::Newest).await.unwrap().is_empty());
+}
+
+/// Migration 0006 rewrites every cached queue line in SQL; what it writes must be exactly what
+/// the binary writes, or the console would load a corrupt queue after an upgrade.
+async fn the_migration_writes_queue_lines_as_the_binary_does(db: &TestDb) {
+    let store = db.open().await;
+    let mut tickets: Vec<_> = (0..30).map(|i| ticket(TicketKind::Incident, i)).collect();
+    tickets[1].short_description = "ünïcödé ✓ 12:34 \u{1b}[2J".into();
+    tickets[2].caller_email = String::new();
+    tickets[3].sla_due = None;
+    tickets[4].priority = 0;
+    tickets[5].mod_count = 12_345;
+    tickets[6].active = false;
+    tickets[7].assigned_to = reference("", "");
+    store.upsert_tickets(&tickets).await.unwrap();
+    let everything = QueueFilter::default();
+    let before = store.queue_all(&everything, QueueOrder::Number).await.unwrap();
+    assert_eq!(before.len(), 30);
+    assert_eq!((before[5].mod_count, before[1].caller_email.as_str()), (12_345, "user1@example.com"));
+    db.try_raw("UPDATE tickets SET queue_line = ''").await.unwrap();
+    assert!(store.queue_all(&everything, QueueOrder::Number).await.unwrap().is_empty());
+    let sql = match db.kind {
+        Kind::Sqlite => include_str!("../migrations/sqlite/0006_queue_line_caller_mod_count.sql"),
+        Kind::Postgres => include_str!("../migrations/postgres/0006_queue_line_caller_mod_count.sql"),
+    };
+    db.try_raw(sql).await.unwrap();
+    assert_eq!(store.queue_all(&everything, QueueOrder::Number).await.unwrap(), before);
 }
 
 async fn deletions_are_reflected(db: &TestDb) {
@@ -276,10 +303,13 @@ async fn dashboard_counts(db: &TestDb) {
     let store = db.open().await;
     // Opened 0..71 hours ago: 12 today (12:00 now), 24 yesterday, 24 the day before, 12 before that.
     let mut tickets: Vec<_> = (0..72).map(|i| ticket(TicketKind::Incident, i)).collect();
-    for t in tickets.iter_mut().take(6) {
+    // Six closed, all last updated an hour ago: four resolved today, two resolved yesterday
+    // (closed today) — "resolved per day" counts the day of `resolved_at`, not of the last update.
+    for (i, t) in tickets.iter_mut().take(6).enumerate() {
         t.close_code = "Solution provided".into();
         t.active = false;
         t.updated_at = now() - Duration::hours(1);
+        t.resolved_at = Some(now() - Duration::hours(if i < 4 { 1 } else { 20 }));
     }
     let mut old = ticket(TicketKind::Incident, 1000);
     old.opened_at = now() - Duration::days(40);
@@ -289,8 +319,9 @@ async fn dashboard_counts(db: &TestDb) {
     assert_eq!(days.len(), 3);
     assert_eq!(days[2].day, now().date_naive());
     assert_eq!(days.iter().map(|d| d.opened).collect::<Vec<_>>(), [24, 24, 13]);
-    assert_eq!(days[2].resolved, 6);
-    assert_eq!(days[0].resolved, 0);
+    assert_eq!(days.iter().map(|d| d.resolved).collect::<Vec<_>>(), [0, 2, 4]);
+    let read = store.ticket(&tickets[5].sys_id).await.unwrap().unwrap().ticket;
+    assert_eq!(read.resolved_at, tickets[5].resolved_at, "resolved_at round-trips through the cache");
     let hist = store.age_histogram(now()).await.unwrap();
     let counts: Vec<(&str, u64)> = hist.iter().map(|b| (b.label, b.count)).collect();
     // Active only: 72 - 6 closed = 66 in the last 3 days, plus the 40-day-old one.
@@ -318,6 +349,7 @@ backend_tests!(
     tickets_round_trip_exactly_and_update_in_place,
     ticket_detail_has_journal_and_approvals,
     the_queue_filters_orders_and_pages,
+    the_migration_writes_queue_lines_as_the_binary_does,
     deletions_are_reflected,
     a_user_with_groups_apps_manager_and_events,
     watermarks_record_where_sync_stopped,

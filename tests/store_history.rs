@@ -206,7 +206,153 @@ async fn an_unknown_user_has_an_empty_history(db: &TestDb) {
     assert!(h.freshness.iter().all(|f| f.synced_at.is_none()));
 }
 
+/// jordan's story, shaped like the engine writes it: a request raised from an incident and
+/// recorded in ServiceNow as a RITM (route `servicenow` + `okta`), and one routed through Okta
+/// Identity Governance, which OIG fulfilled (System Log actor `Okta Access Requests`).
+async fn grantdesk_requests_show_once_whatever_their_route(db: &TestDb) {
+    let store = db.open().await;
+    let t0 = now() - Duration::days(2);
+    let jordan = user("jordan.lee", UserStatus::Active);
+    store.upsert_users(std::slice::from_ref(&jordan)).await.unwrap();
+    let (aws, gh) = (group("aws-prod-readonly"), group("github-engineering"));
+    store.upsert_groups(&[aws.clone(), gh.clone()]).await.unwrap();
+    store.replace_user_groups(&jordan.id, &[aws.id.clone(), gh.id.clone()]).await.unwrap();
+
+    let (sn_ar, oig_ar) = ("AR-5E1F0A22", "AR-0160BEEF");
+    let update = |at, ar: &str, target: &str, details: serde_json::Value| {
+        AuditEvent::new("dana.desk", "access_request.update", Outcome::Success)
+            .at(at)
+            .subject(&jordan.login)
+            .object(target)
+            .ticket("INC0010077")
+            .details({
+                let mut d = details;
+                d["access_request"] = json!(ar);
+                d
+            })
+    };
+    let events = vec![
+        AuditEvent::new("dana.desk", action::ACCESS_REQUEST_CREATE, Outcome::Success)
+            .at(t0)
+            .subject(&jordan.login)
+            .object(&aws.name)
+            .ticket("INC0010077")
+            .details(json!({"access_request": sn_ar, "justification": "month-end reports",
+                            "route": ["servicenow", "okta"], "target_kind": "group"})),
+        update(t0 + Duration::minutes(1), sn_ar, &aws.name, json!({"servicenow_record": "RITM0010050"})),
+        AuditEvent::new("morgan.manager", action::ACCESS_REQUEST_APPROVE, Outcome::Success)
+            .at(t0 + Duration::minutes(30))
+            .subject(&jordan.login)
+            .object(&aws.name)
+            .ticket("INC0010077")
+            .details(json!({"access_request": sn_ar})),
+        AuditEvent::new("grantdesk", action::GRANT_ADD, Outcome::Success)
+            .at(t0 + Duration::minutes(31))
+            .subject(&jordan.login)
+            .object(&aws.name)
+            .ticket("INC0010077")
+            .details(json!({"access_request": sn_ar, "target_kind": "group", "target_id": aws.id,
+                            "approvers": ["morgan.manager@example.com"], "route": "okta",
+                            "servicenow_record": "RITM0010050", "okta_event": "ev-sn-add", "expires_at": null})),
+        AuditEvent::new("dana.desk", action::ACCESS_REQUEST_CREATE, Outcome::Success)
+            .at(t0 + Duration::hours(2))
+            .subject(&jordan.login)
+            .object(&gh.name)
+            .ticket("INC0010077")
+            .details(json!({"access_request": oig_ar, "justification": "release week", "route": ["oig"],
+                            "target_kind": "group"})),
+        update(t0 + Duration::hours(2), oig_ar, &gh.name, json!({"oig_request": "oigreq-9"})),
+        update(
+            t0 + Duration::hours(5),
+            oig_ar,
+            &gh.name,
+            json!({"status": "granted", "oig_request": "oigreq-9", "decided_by": ["alex.approver@example.com"],
+                   "route": "oig", "expires_at": (t0 + Duration::days(7)).to_rfc3339()}),
+        ),
+    ];
+    store.append_audit_batch(&events).await.unwrap();
+
+    let mut oig_add = membership_event(
+        "ev-oig-add",
+        "group.user_membership.add",
+        "unused",
+        &jordan,
+        ("UserGroup", &gh.id, &gh.name),
+        t0 + Duration::hours(4),
+        "req-oig",
+    );
+    oig_add.actor.alternate_id = "Okta Access Requests".into();
+    oig_add.actor.display_name = "Okta Access Requests".into();
+    oig_add.actor.kind = "PublicClientApp".into();
+    let mut resolve = membership_event(
+        "ev-oig-resolve",
+        "access.request.resolve",
+        "alex.approver",
+        &jordan,
+        ("AccessRequest", "oigreq-9", "GitHub Engineering"),
+        t0 + Duration::hours(4) - Duration::seconds(1),
+        "req-resolve",
+    );
+    resolve.outcome_reason = "APPROVED".into();
+    store
+        .insert_log_events(&[
+            membership_event(
+                "ev-sn-add",
+                "group.user_membership.add",
+                "grantdesk-svc",
+                &jordan,
+                ("UserGroup", &aws.id, &aws.name),
+                t0 + Duration::minutes(31),
+                "req-sn",
+            ),
+            resolve,
+            oig_add,
+        ])
+        .await
+        .unwrap();
+    // The RITM grantdesk filed, approved in ServiceNow by the same decision.
+    let mut ritm = ticket(TicketKind::RequestedItem, 50);
+    ritm.caller_email = jordan.login.clone();
+    ritm.short_description = format!("Access request: aws-prod-readonly for {}", jordan.login);
+    ritm.description = format!("dana.desk requested group aws-prod-readonly.\n\ngrantdesk request {sn_ar}");
+    ritm.approval = "approved".into();
+    ritm.opened_at = t0 + Duration::minutes(1);
+    store.upsert_tickets(std::slice::from_ref(&ritm)).await.unwrap();
+    store.upsert_approvals(&[approval(&ritm, 1, "Morgan Manager", ApprovalState::Approved)]).await.unwrap();
+
+    let h = store.grant_history(&HistoryTarget::User(jordan.login.clone()), now()).await.unwrap();
+    assert_eq!(h.entries.len(), 2, "one entry per grant: {:#?}", h.entries);
+    let sn = &h.entries[0];
+    assert_eq!(
+        (sn.target.as_str(), sn.request.as_str(), sn.record.as_str(), sn.ticket.as_str()),
+        ("aws-prod-readonly", sn_ar, "RITM0010050", "INC0010077")
+    );
+    assert_eq!(sn.sources, ["grantdesk", "okta", "servicenow"]);
+    assert_eq!(sn.approved_by, ["morgan.manager@example.com"]);
+    assert!(matches!(&sn.okta, Confirmation::Confirmed { uuid, .. } if uuid == "ev-sn-add"));
+    let oig = &h.entries[1];
+    assert_eq!(
+        (oig.target.as_str(), oig.request.as_str(), oig.by.as_str()),
+        (gh.name.as_str(), oig_ar, "Okta Access Requests")
+    );
+    assert_eq!(oig.approved_by, ["alex.approver@example.com"]);
+    assert_eq!(oig.justification, "release week");
+    assert_eq!(oig.expires_at, Some(t0 + Duration::days(7)));
+    assert!(matches!(&oig.okta, Confirmation::Confirmed { uuid, .. } if uuid == "ev-oig-add"));
+    assert!(h.entries.iter().all(|e| !e.note.contains("outside grantdesk") && !e.note.contains("no grant seen")));
+    assert!(h.unexplained.is_empty(), "{:?}", h.unexplained);
+
+    // The group's view says the same.
+    let g = store.grant_history(&HistoryTarget::Group(gh.name.clone()), now()).await.unwrap();
+    assert_eq!(g.entries.len(), 1, "{:#?}", g.entries);
+    assert_eq!(g.entries[0].approved_by, ["alex.approver@example.com"]);
+    let a = store.grant_history(&HistoryTarget::Group(aws.name.clone()), now()).await.unwrap();
+    assert_eq!(a.entries.len(), 1, "the RITM is the same grant: {:#?}", a.entries);
+    assert_eq!(a.entries[0].record, "RITM0010050");
+}
+
 backend_tests!(
+    grantdesk_requests_show_once_whatever_their_route,
     a_users_history_joins_all_three_sources,
     a_groups_history_names_every_member_change,
     an_unknown_user_has_an_empty_history,

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Globals;
 use crate::domain::audit::Checkpoint;
+use crate::domain::text::sanitize_line;
 use crate::store::{ExportFormat, Store, TimeRange};
 
 /// `grantdesk audit`.
@@ -24,8 +25,12 @@ enum AuditCommand {
     Verify {
         /// Also require a head recorded earlier elsewhere (`SEQ:HASH`, as `audit checkpoint`
         /// prints it): catches a log cut short or rewritten as a whole.
-        #[arg(long, value_name = "SEQ:HASH")]
+        #[arg(long, value_name = "SEQ:HASH", conflicts_with = "witness")]
         checkpoint: Option<Checkpoint>,
+        /// Also require the latest checkpoint written to this ServiceNow ticket by `audit
+        /// checkpoint --ticket` (read from the ticket's work notes).
+        #[arg(long, value_name = "NUMBER")]
+        witness: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -45,9 +50,13 @@ enum AuditCommand {
         #[arg(long, short, value_name = "FILE")]
         output: Option<std::path::PathBuf>,
     },
-    /// Print the current head of the chain (sequence and hash). Keep it somewhere else — a ticket,
-    /// a chat message — and pass it to `audit verify --checkpoint` later.
+    /// Print the current head of the chain (sequence and hash), or write it as a work note on a
+    /// ServiceNow ticket. Check the log against it later with `audit verify --checkpoint` (or
+    /// `--witness NUMBER`).
     Checkpoint {
+        /// Write the head as a work note on this ticket (through the outbox, audited).
+        #[arg(long, value_name = "NUMBER")]
+        ticket: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -108,9 +117,22 @@ pub(crate) async fn open_store(globals: &Globals) -> anyhow::Result<Store> {
 }
 
 pub(super) async fn run(args: AuditArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    if let AuditCommand::Checkpoint { ticket: Some(number), json } = &args.command {
+        return checkpoint_to_ticket(globals, number, *json).await;
+    }
     let store = open_store(globals).await?;
     let code = match args.command {
-        AuditCommand::Verify { checkpoint, json } => verify(&store, checkpoint, json).await?,
+        AuditCommand::Verify { checkpoint, witness: None, json } => verify(&store, checkpoint, None, json).await?,
+        AuditCommand::Verify { witness: Some(number), json, .. } => {
+            let found = read_witness(globals, &number).await;
+            match found {
+                Ok(w) => verify(&store, Some(w.checkpoint), Some(&w), json).await?,
+                Err(e) => {
+                    store.close().await;
+                    return Err(e);
+                }
+            }
+        }
         AuditCommand::Export { format, since, until, output } => {
             let range = TimeRange { since, until };
             match output {
@@ -133,7 +155,7 @@ pub(super) async fn run(args: AuditArgs, globals: &Globals) -> anyhow::Result<Ex
             }
             ExitCode::SUCCESS
         }
-        AuditCommand::Checkpoint { json } => {
+        AuditCommand::Checkpoint { json, .. } => {
             let head = store.audit_head().await?;
             match (head, json) {
                 (Some(h), false) => {
@@ -158,9 +180,105 @@ pub(super) async fn run(args: AuditArgs, globals: &Globals) -> anyhow::Result<Ex
     Ok(code)
 }
 
-async fn verify(store: &Store, checkpoint: Option<Checkpoint>, json: bool) -> anyhow::Result<ExitCode> {
+/// A checkpoint read back from a ticket's work notes.
+struct Witness {
+    checkpoint: Checkpoint,
+    ticket: String,
+    written_by: String,
+    written_at: DateTime<Utc>,
+}
+
+/// Writes the head as a work note on `number`, through the outbox: the intent and outcome are
+/// `audit.checkpoint` events. The head written is the one before the intent is appended.
+async fn checkpoint_to_ticket(globals: &Globals, number: &str, json: bool) -> anyhow::Result<ExitCode> {
+    use crate::engine::{Command, Engine, EngineError, TicketRef};
+    let cfg = globals.load_config()?;
+    let engine = Engine::connect(&cfg, globals.read_only || cfg.read_only).await?;
+    let Some(head) = engine.store().audit_head().await? else {
+        anyhow::bail!("the audit log is empty: nothing to checkpoint yet");
+    };
+    let sn = engine.servicenow()?;
+    let t = sn
+        .ticket_by_number(number)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{} does not exist in ServiceNow", sanitize_line(number)))?;
+    let command = Command::AuditCheckpoint {
+        ticket: TicketRef { sys_id: t.sys_id.clone(), number: t.number.clone(), kind: t.kind, mod_count: t.mod_count },
+        sequence: head.seq,
+        hash: head.hash.to_hex(),
+    };
+    let key = format!("checkpoint:{}:{}", t.number, head);
+    let finished = match engine.run(&command, Some(key)).await {
+        Ok(f) => f,
+        Err(EngineError::Refused(m)) => return Err(super::PolicyRefusal(m).into()),
+        Err(e) => return Err(e.into()),
+    };
+    engine.store().close().await;
+    match finished.result {
+        Ok(summary) if json => {
+            println!(
+                "{}",
+                serde_json::json!({"ok": true, "ticket": t.number, "sequence": head.seq, "hash": head.hash.to_hex(),
+                                   "checkpoint": head.to_string(), "summary": summary})
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(summary) => {
+            println!("{}", sanitize_line(&summary));
+            eprintln!("check the log against it later with `grantdesk audit verify --witness {}`", t.number);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => anyhow::bail!("could not {}: {why}", finished.description),
+    }
+}
+
+/// The latest checkpoint work note on ticket `number`.
+async fn read_witness(globals: &Globals, number: &str) -> anyhow::Result<Witness> {
+    let cfg = globals.load_config()?;
+    let sn = crate::servicenow::ServiceNowClient::new(&cfg.servicenow()?)?;
+    let t = sn
+        .ticket_by_number(number)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{} does not exist in ServiceNow", sanitize_line(number)))?;
+    let journal = sn.journal(&t.sys_id).await.context("reading the witness ticket's work notes")?;
+    journal
+        .iter()
+        .filter(|e| e.kind == crate::domain::JournalKind::WorkNote)
+        .filter_map(|e| {
+            Checkpoint::from_witness_note(&e.value).map(|c| Witness {
+                checkpoint: c,
+                ticket: t.number.clone(),
+                written_by: e.created_by.clone(),
+                written_at: e.created_on,
+            })
+        })
+        .max_by_key(|w| (w.written_at, w.checkpoint.seq))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} holds no audit checkpoint work note; write one with `grantdesk audit checkpoint --ticket {}`",
+                t.number,
+                t.number
+            )
+        })
+}
+
+async fn verify(
+    store: &Store,
+    checkpoint: Option<Checkpoint>,
+    witness: Option<&Witness>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let v = store.verify_audit(checkpoint).await?;
     let head = v.head.map(|h| h.to_string());
+    if let (Some(w), false) = (witness, json) {
+        println!(
+            "witness: {} work note by {} at {}: checkpoint {}",
+            sanitize_line(&w.ticket),
+            sanitize_line(&w.written_by),
+            w.written_at.format("%Y-%m-%d %H:%M UTC"),
+            w.checkpoint
+        );
+    }
     match (&v.result, json) {
         (Ok(n), false) => {
             println!("audit log intact: {n} events verified ({})", store.location());
@@ -179,7 +297,13 @@ async fn verify(store: &Store, checkpoint: Option<Checkpoint>, json: bool) -> an
             }
         }
         (Ok(n), true) => {
-            println!("{}", serde_json::json!({"intact": true, "events": n, "head": head}));
+            println!(
+                "{}",
+                serde_json::json!({"intact": true, "events": n, "head": head,
+                                   "witness": witness.map(|w| serde_json::json!({"ticket": w.ticket,
+                                       "checkpoint": w.checkpoint.to_string(), "written_by": w.written_by,
+                                       "written_at": w.written_at}))})
+            );
         }
         (Err(b), true) => println!(
             "{}",

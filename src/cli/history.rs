@@ -112,6 +112,23 @@ pub fn render(h: &GrantHistory) -> String {
             if !e.justification.is_empty() {
                 let _ = writeln!(out, "    why: {}", sanitize_line(&e.justification));
             }
+            match (e.request.is_empty(), e.record.is_empty()) {
+                (false, false) => {
+                    let _ = writeln!(
+                        out,
+                        "    request: {}, recorded in ServiceNow as {}",
+                        sanitize_line(&e.request),
+                        sanitize_line(&e.record)
+                    );
+                }
+                (false, true) => {
+                    let _ = writeln!(out, "    request: {}", sanitize_line(&e.request));
+                }
+                (true, false) if e.record != e.ticket => {
+                    let _ = writeln!(out, "    ServiceNow record: {}", sanitize_line(&e.record));
+                }
+                _ => {}
+            }
             if !e.note.is_empty() {
                 let _ = writeln!(out, "    note: {}", sanitize_line(&e.note));
             }

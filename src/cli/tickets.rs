@@ -250,6 +250,7 @@ mod tests {
             mod_count: 0,
             sla_due: None,
             sla_breached: false,
+            resolved_at: None,
             close_code: String::new(),
             close_notes: String::new(),
             approval: String::new(),

@@ -317,9 +317,10 @@ impl AuditRecord {
         serde_json::from_str(&self.details).unwrap_or_else(|_| Value::Object(Default::default()))
     }
 
-    /// A string field of the details, if present.
+    /// A string field of the details, if present and not null (other values as JSON text).
     pub fn detail_str(&self, key: &str) -> Option<String> {
         match self.details_json().get(key)? {
+            Value::Null => None,
             Value::String(s) => Some(s.clone()),
             other => Some(other.to_string()),
         }
@@ -419,6 +420,29 @@ impl std::str::FromStr for Checkpoint {
         let seq = seq.trim().parse().map_err(|_| format!("`{seq}` is not a sequence number"))?;
         let hash = ChainHash::from_hex(hash).ok_or_else(|| format!("`{hash}` is not a 64-digit hex hash"))?;
         Ok(Checkpoint { seq, hash })
+    }
+}
+
+/// The words that open a checkpoint work note; `audit verify --witness` looks for them.
+pub const WITNESS_MARKER: &str = "grantdesk audit checkpoint ";
+
+impl Checkpoint {
+    /// The work note that records this head on a ticket, as an outside witness: the marker and
+    /// `SEQ:HASH` on the first line (what [`Checkpoint::from_witness_note`] reads), then words
+    /// for the human reading the ticket.
+    pub fn witness_note(&self) -> String {
+        format!(
+            "{WITNESS_MARKER}{self}\nThe grantdesk audit log held {} events; the hash of the last one is {}. \
+             `grantdesk audit verify --witness TICKET` checks the log against this note.",
+            self.seq, self.hash
+        )
+    }
+
+    /// The checkpoint a work note records, if it is a checkpoint note.
+    pub fn from_witness_note(text: &str) -> Option<Checkpoint> {
+        let at = text.find(WITNESS_MARKER)? + WITNESS_MARKER.len();
+        let token: String = text[at..].chars().take_while(|c| !c.is_whitespace()).collect();
+        token.parse().ok()
     }
 }
 
@@ -1100,5 +1124,18 @@ mod tests {
         let e = AuditEvent::new("dana", action::USER_RESET_PASSWORD, Outcome::Success)
             .details(json!({"tempPassword": "Abc123!"}));
         assert!(e.seal(1, ChainHash::GENESIS).is_err());
+    }
+
+    #[test]
+    fn a_witness_note_carries_its_checkpoint() {
+        let c = Checkpoint { seq: 4711, hash: ChainHash([0xab; 32]) };
+        let note = c.witness_note();
+        assert!(note.starts_with("grantdesk audit checkpoint 4711:abab"), "{note}");
+        assert_eq!(Checkpoint::from_witness_note(&note), Some(c));
+        // As ServiceNow may show it back: within other text, with other line endings.
+        let shown = format!("(work notes)\r\n{}", note.replace('\n', "\r\n"));
+        assert_eq!(Checkpoint::from_witness_note(&shown), Some(c));
+        assert_eq!(Checkpoint::from_witness_note("Called Riley; unlocking in Okta"), None);
+        assert_eq!(Checkpoint::from_witness_note("grantdesk audit checkpoint 12:nothex"), None);
     }
 }

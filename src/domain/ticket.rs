@@ -126,6 +126,9 @@ pub struct Ticket {
     pub sla_due: Option<DateTime<Utc>>,
     /// Whether the SLA is already breached (`made_sla` false).
     pub sla_breached: bool,
+    /// When it was resolved (`resolved_at`, or `closed_at` for tables without a resolved state);
+    /// `None` while open.
+    pub resolved_at: Option<DateTime<Utc>>,
     /// Close code (`Solved (Permanently)`…), empty while open.
     pub close_code: String,
     /// Close notes, empty while open.

@@ -109,6 +109,7 @@ pub fn intent_details(command: &Command) -> Value {
             json!({"access_request": request_id})
         }
         Command::Revoke { request_id, reason } => json!({"access_request": request_id, "reason": reason}),
+        Command::AuditCheckpoint { sequence, hash, .. } => json!({"sequence": sequence, "hash": hash}),
     }
 }
 
@@ -123,6 +124,7 @@ pub async fn apply(engine: &Engine, command: &Command, claimed: &OutboxCommand) 
         Command::ResetPassword { user } => reset_password(engine, user, claimed).await,
         Command::SuspendUser { user } => suspend(engine, user, true).await,
         Command::UnsuspendUser { user } => suspend(engine, user, false).await,
+        Command::AuditCheckpoint { ticket, sequence, hash } => checkpoint(engine, ticket, *sequence, hash).await,
         Command::Decide { .. }
         | Command::Fulfil { .. }
         | Command::Revoke { .. }
@@ -232,6 +234,27 @@ async fn add_journal(
     }
     engine.servicenow()?.add_journal(t.kind, &t.sys_id, kind, text).await?;
     Ok(Applied::new(format!("{what} added to {}", t.number), json!({})))
+}
+
+/// Writes the audit head as a work note. The note's text is fixed by the head, so a note already
+/// on the ticket with that text (a retry after a dropped response) means it is done.
+async fn checkpoint(engine: &Engine, t: &TicketRef, sequence: u64, hash: &str) -> Result<Applied, ApplyError> {
+    use crate::domain::audit::Checkpoint;
+    let head: Checkpoint = format!("{sequence}:{hash}")
+        .parse()
+        .map_err(|e| ApplyError::Permanent(format!("not an audit checkpoint: {e}")))?;
+    let text = head.witness_note();
+    let sn = engine.servicenow()?;
+    let there = sn
+        .journal(&t.sys_id)
+        .await?
+        .iter()
+        .any(|e| e.kind == JournalKind::WorkNote && Checkpoint::from_witness_note(&e.value) == Some(head));
+    if there {
+        return Ok(Applied::new(format!("checkpoint {head} is already on {}", t.number), json!({"already": true})));
+    }
+    sn.add_journal(t.kind, &t.sys_id, JournalKind::WorkNote, &text).await?;
+    Ok(Applied::new(format!("checkpoint {head} written to {}", t.number), json!({"checkpoint": head.to_string()})))
 }
 
 async fn okta_status(engine: &Engine, u: &UserRef) -> Result<UserStatus, ApplyError> {

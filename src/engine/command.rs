@@ -123,6 +123,16 @@ pub enum Command {
         /// grantdesk request id.
         request_id: String,
     },
+    /// Write the audit log's head as a work note on a ticket: an outside witness against which
+    /// `audit verify --witness` later checks the whole log.
+    AuditCheckpoint {
+        /// The ticket.
+        ticket: TicketRef,
+        /// The head's sequence number.
+        sequence: u64,
+        /// The head's hash (hex).
+        hash: String,
+    },
 }
 
 impl Command {
@@ -142,6 +152,7 @@ impl Command {
             Command::Revoke { .. } => "revoke",
             Command::RecordInServiceNow { .. } => "record_in_servicenow",
             Command::RaiseInOig { .. } => "raise_in_oig",
+            Command::AuditCheckpoint { .. } => "audit_checkpoint",
         }
     }
 
@@ -163,6 +174,7 @@ impl Command {
             Command::Revoke { .. } => action::GRANT_REMOVE,
             Command::RecordInServiceNow { .. } => "access_request.record_servicenow",
             Command::RaiseInOig { .. } => "access_request.raise_oig",
+            Command::AuditCheckpoint { .. } => action::AUDIT_CHECKPOINT,
         }
     }
 
@@ -172,7 +184,8 @@ impl Command {
             Command::AssignToMe { ticket }
             | Command::ChangeState { ticket, .. }
             | Command::AddJournal { ticket, .. }
-            | Command::Resolve { ticket, .. } => Some(ticket),
+            | Command::Resolve { ticket, .. }
+            | Command::AuditCheckpoint { ticket, .. } => Some(ticket),
             _ => None,
         }
     }
@@ -222,6 +235,9 @@ impl Command {
             Command::Revoke { request_id, reason } => format!("remove the access of request {request_id} ({reason})"),
             Command::RecordInServiceNow { request_id } => format!("record request {request_id} in ServiceNow"),
             Command::RaiseInOig { request_id } => format!("raise request {request_id} in Okta Identity Governance"),
+            Command::AuditCheckpoint { ticket, sequence, .. } => {
+                format!("write the audit checkpoint at sequence {sequence} to {}", ticket.number)
+            }
         }
     }
 }

@@ -30,6 +30,7 @@ const COMMON: &[&str] = &[
     "sys_mod_count",
     "sla_due",
     "made_sla",
+    "closed_at",
     "close_notes",
     "approval",
 ];
@@ -48,7 +49,7 @@ fn kind_fields(kind: TicketKind) -> KindFields {
             caller: "caller_id",
             caller_email: "caller_id.email",
             parent: Some("parent_incident"),
-            extra: &["category", "close_code"],
+            extra: &["category", "close_code", "resolved_at"],
         },
         TicketKind::Request => {
             KindFields { caller: "requested_for", caller_email: "requested_for.email", parent: None, extra: &[] }
@@ -121,6 +122,7 @@ pub fn ticket_from_record(kind: TicketKind, r: &Record) -> Result<Ticket> {
         mod_count: r.number("sys_mod_count").unwrap_or(0),
         sla_due: r.time("sla_due"),
         sla_breached: r.has("made_sla") && r.value("made_sla").eq_ignore_ascii_case("false"),
+        resolved_at: r.time("resolved_at").or_else(|| r.time("closed_at")),
         close_code: r.value("close_code").to_string(),
         close_notes: r.value("close_notes").to_string(),
         approval: r.value("approval").to_string(),

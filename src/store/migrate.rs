@@ -32,6 +32,8 @@ const SQLITE: &[Embedded] = embedded!("sqlite":
     2 "outbox" "0002_outbox.sql",
     3 "cache" "0003_cache.sql",
     4 "access requests" "0004_access_requests.sql",
+    5 "ticket resolved_at" "0005_ticket_resolved_at.sql",
+    6 "queue line caller and mod count" "0006_queue_line_caller_mod_count.sql",
 );
 
 const POSTGRES: &[Embedded] = embedded!("postgres":
@@ -39,6 +41,8 @@ const POSTGRES: &[Embedded] = embedded!("postgres":
     2 "outbox" "0002_outbox.sql",
     3 "cache" "0003_cache.sql",
     4 "access requests" "0004_access_requests.sql",
+    5 "ticket resolved_at" "0005_ticket_resolved_at.sql",
+    6 "queue line caller and mod count" "0006_queue_line_caller_mod_count.sql",
 );
 
 fn migrator(list: &'static [Embedded]) -> Migrator {

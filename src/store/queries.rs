@@ -46,6 +46,10 @@ pub struct QueueRow {
     pub sla_due: Option<DateTime<Utc>>,
     /// SLA already breached.
     pub sla_breached: bool,
+    /// The caller's email, their Okta login (empty if unknown).
+    pub caller_email: String,
+    /// `sys_mod_count` as cached: what a command from the queue compares against.
+    pub mod_count: u64,
 }
 
 /// Who a queue is filtered to be assigned to.
@@ -184,7 +188,8 @@ const AGE_BUCKETS: [(&str, i64); 6] =
 macro_rules! queue_columns {
     () => {
         "sys_id, number, kind, priority, state_label, active, short_description, caller_display, group_sys_id, \
-         group_display, assigned_sys_id, assigned_display, opened_us, updated_us, sla_due_us, sla_breached"
+         group_display, assigned_sys_id, assigned_display, opened_us, updated_us, sla_due_us, sla_breached, \
+         caller_email, mod_count"
     };
 }
 
@@ -261,6 +266,8 @@ struct QueueDbRow {
     updated_us: i64,
     sla_due_us: Option<i64>,
     sla_breached: bool,
+    caller_email: String,
+    mod_count: i64,
 }
 
 impl TryFrom<QueueDbRow> for QueueRow {
@@ -284,6 +291,8 @@ impl TryFrom<QueueDbRow> for QueueRow {
             updated_at: from_us(r.updated_us)?,
             sla_due: r.sla_due_us.map(from_us).transpose()?,
             sla_breached: r.sla_breached,
+            caller_email: r.caller_email,
+            mod_count: u64::try_from(r.mod_count).unwrap_or(0),
         })
     }
 }
@@ -343,7 +352,7 @@ macro_rules! ticket_columns {
         "sys_id, number, kind, short_description, description, state, state_label, priority, active, caller_sys_id, \
          caller_display, caller_email, group_sys_id, group_display, assigned_sys_id, assigned_display, category, \
          parent_sys_id, parent_display, cat_item, opened_us, updated_us, updated_by, mod_count, sla_due_us, \
-         sla_breached, close_code, close_notes, approval"
+         sla_breached, resolved_us, close_code, close_notes, approval"
     };
 }
 macro_rules! user_columns {
@@ -623,13 +632,13 @@ impl Store {
     }
 
     /// Tickets opened and resolved per UTC day for the last `days` days up to `now`, oldest first,
-    /// including days with none. A ticket counts as resolved on the day of its last update once it
-    /// has a close code or is no longer active (the cache does not keep `resolved_at`).
+    /// including days with none. Resolved means ServiceNow's `resolved_at` (or `closed_at` for
+    /// tables without a resolved state).
     pub async fn opened_resolved_per_day(&self, days: u32, now: DateTime<Utc>) -> Result<Vec<DayCount>, StoreError> {
         const OPENED: &str = "SELECT opened_us / 86400000000 AS day, COUNT(*) FROM tickets WHERE opened_us >= $1 \
                               GROUP BY opened_us / 86400000000";
-        const RESOLVED: &str = "SELECT updated_us / 86400000000 AS day, COUNT(*) FROM tickets WHERE updated_us >= $1 \
-                                AND (close_code <> '' OR active = FALSE) GROUP BY updated_us / 86400000000";
+        const RESOLVED: &str = "SELECT resolved_us / 86400000000 AS day, COUNT(*) FROM tickets \
+                                WHERE resolved_us >= $1 GROUP BY resolved_us / 86400000000";
         let today = to_us(now).div_euclid(DAY_US);
         let first = today - i64::from(days.max(1)) + 1;
         let opened: Vec<(i64, i64)> = on_pool!(self, p => sqlx::query_as(OPENED).bind(first * DAY_US).fetch_all(p)
@@ -688,7 +697,7 @@ impl Store {
 }
 
 /// Fields of a queue line, in order.
-const QUEUE_FIELDS: usize = 16;
+const QUEUE_FIELDS: usize = 18;
 
 /// Encodes the queue view's columns of a ticket as `LEN:TEXT` fields (LEN in bytes, decimal),
 /// concatenated. Length prefixes make any remote text safe to concatenate: nothing inside a field
@@ -700,6 +709,7 @@ pub(crate) fn encode_queue_line(t: &Ticket) -> String {
     let updated = to_us(t.updated_at).to_string();
     let due = t.sla_due.map(|d| to_us(d).to_string()).unwrap_or_default();
     let priority = t.priority.to_string();
+    let mod_count = t.mod_count.to_string();
     let fields: [&str; QUEUE_FIELDS] = [
         &t.sys_id,
         &t.number,
@@ -717,6 +727,8 @@ pub(crate) fn encode_queue_line(t: &Ticket) -> String {
         &updated,
         &due,
         if t.sla_breached { "1" } else { "0" },
+        &t.caller_email,
+        &mod_count,
     ];
     for f in fields {
         let _ = write!(out, "{}:", f.len());
@@ -770,6 +782,8 @@ fn decode_queue_lines(text: &str) -> Result<Vec<QueueRow>, StoreError> {
         let due = c.field()?;
         let sla_due = if due.is_empty() { None } else { Some(from_us(due.parse().map_err(|_| FieldCursor::bad())?)?) };
         let sla_breached = c.field()? == "1";
+        let caller_email = c.field()?.to_string();
+        let mod_count = c.number()?;
         rows.push(QueueRow {
             sys_id,
             number,
@@ -787,6 +801,8 @@ fn decode_queue_lines(text: &str) -> Result<Vec<QueueRow>, StoreError> {
             updated_at,
             sla_due,
             sla_breached,
+            caller_email,
+            mod_count,
         });
     }
     Ok(rows)
@@ -858,6 +874,7 @@ mod tests {
             mod_count: 0,
             sla_due: (i % 3 == 0).then_some(at),
             sla_breached: i % 4 == 0,
+            resolved_at: None,
             close_code: String::new(),
             close_notes: String::new(),
             approval: String::new(),

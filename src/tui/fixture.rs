@@ -480,6 +480,7 @@ impl FixtureData {
             mod_count: r.mod_count,
             sla_due: r.sla_due,
             sla_breached: r.sla_breached,
+            resolved_at: (!r.active).then_some(r.opened_at + Span::minutes(90)),
             close_code,
             close_notes,
             approval: if r.kind == TicketKind::RequestedItem { "requested".into() } else { "not requested".into() },

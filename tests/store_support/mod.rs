@@ -229,6 +229,7 @@ pub mod fixtures {
             mod_count: 1,
             sla_due: Some(opened + Duration::hours(24)),
             sla_breached: i % 4 == 0,
+            resolved_at: None,
             close_code: String::new(),
             close_notes: String::new(),
             approval: "not requested".into(),
