@@ -123,6 +123,11 @@ pub enum Command {
         /// grantdesk request id.
         request_id: String,
     },
+    /// Record in ServiceNow an OIG access request that has no record there (pattern D).
+    BridgeOktaRequest {
+        /// What the System Log showed.
+        seen: Box<super::routes::bridge::OktaRequestSeen>,
+    },
 }
 
 impl Command {
@@ -142,6 +147,7 @@ impl Command {
             Command::Revoke { .. } => "revoke",
             Command::RecordInServiceNow { .. } => "record_in_servicenow",
             Command::RaiseInOig { .. } => "raise_in_oig",
+            Command::BridgeOktaRequest { .. } => "bridge_okta_request",
         }
     }
 
@@ -163,6 +169,7 @@ impl Command {
             Command::Revoke { .. } => action::GRANT_REMOVE,
             Command::RecordInServiceNow { .. } => "access_request.record_servicenow",
             Command::RaiseInOig { .. } => "access_request.raise_oig",
+            Command::BridgeOktaRequest { .. } => "access_request.bridge_servicenow",
         }
     }
 
@@ -222,6 +229,12 @@ impl Command {
             Command::Revoke { request_id, reason } => format!("remove the access of request {request_id} ({reason})"),
             Command::RecordInServiceNow { request_id } => format!("record request {request_id} in ServiceNow"),
             Command::RaiseInOig { request_id } => format!("raise request {request_id} in Okta Identity Governance"),
+            Command::BridgeOktaRequest { seen } => {
+                format!(
+                    "record Okta access request {} ({} for {}) in ServiceNow",
+                    seen.oig_request, seen.entry, seen.user
+                )
+            }
         }
     }
 }

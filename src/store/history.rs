@@ -203,7 +203,11 @@ pub fn assemble(audit: &[AuditRecord], okta: &[LogEvent], requests: &[(Ticket, V
         let request = r.detail_str("access_request").unwrap_or_default();
         let mut approved_by = json_strings(details.get("approvers"));
         for a in approvers.get(&request).into_iter().flatten() {
-            push_unique(&mut approved_by, a);
+            // Approve events name the operator by user name; the grant names approvers by login
+            // (`user@domain`): the same person once.
+            if !approved_by.iter().any(|x| x.split('@').next().is_some_and(|u| u.eq_ignore_ascii_case(a))) {
+                push_unique(&mut approved_by, a);
+            }
         }
         let target_kind = r.detail_str("target_kind").unwrap_or_else(|| "group".into());
         let target_id = r.detail_str("target_id").unwrap_or_default();
@@ -310,8 +314,11 @@ pub fn assemble(audit: &[AuditRecord], okta: &[LogEvent], requests: &[(Ticket, V
         });
     }
 
-    // Requests approved in ServiceNow that no grant follows.
-    let recorded_tickets: HashSet<String> = entries.iter().map(|e| e.ticket.to_ascii_uppercase()).collect();
+    // Requests approved in ServiceNow that no grant follows. A RITM grantdesk wrote to record its
+    // own request (route `servicenow`) is that request, told above, not a second grant.
+    let mut recorded_tickets: HashSet<String> = entries.iter().map(|e| e.ticket.to_ascii_uppercase()).collect();
+    recorded_tickets
+        .extend(audit.iter().filter_map(|r| r.detail_str("servicenow_record")).map(|t| t.to_ascii_uppercase()));
     for (t, approvals) in requests {
         if requests_used.contains(t.sys_id.as_str()) || recorded_tickets.contains(&t.number.to_ascii_uppercase()) {
             continue;

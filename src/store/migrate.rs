@@ -32,6 +32,7 @@ const SQLITE: &[Embedded] = embedded!("sqlite":
     2 "outbox" "0002_outbox.sql",
     3 "cache" "0003_cache.sql",
     4 "access requests" "0004_access_requests.sql",
+    5 "outbox claimant" "0005_outbox_claimant.sql",
 );
 
 const POSTGRES: &[Embedded] = embedded!("postgres":
@@ -39,6 +40,7 @@ const POSTGRES: &[Embedded] = embedded!("postgres":
     2 "outbox" "0002_outbox.sql",
     3 "cache" "0003_cache.sql",
     4 "access requests" "0004_access_requests.sql",
+    5 "outbox claimant" "0005_outbox_claimant.sql",
 );
 
 fn migrator(list: &'static [Embedded]) -> Migrator {
