@@ -356,6 +356,12 @@ pub struct DecideArgs {
 
 pub(super) async fn decide(args: DecideArgs, verdict: Verdict, globals: &Globals) -> anyhow::Result<ExitCode> {
     let engine = connect(globals).await?;
+    // A run killed mid-bulk left commands in flight: resume them now (each checks the remote state
+    // first), so nothing waits for a lease when the process that held them is gone.
+    let resumed = engine.recover_abandoned(crate::engine::IN_FLIGHT_LEASE).await?;
+    if resumed > 0 {
+        eprintln!("resuming {resumed} action(s) left unfinished by a stopped run");
+    }
     let verb = if verdict == Verdict::Approve { "approve" } else { "deny" };
     let ids: Vec<String> = if args.all_pending {
         let needle = args.filter.as_deref().map(str::to_ascii_lowercase);
@@ -375,37 +381,59 @@ pub(super) async fn decide(args: DecideArgs, verdict: Verdict, globals: &Globals
     } else {
         args.ids.iter().map(|i| i.trim().to_ascii_uppercase()).collect()
     };
-    let mut out = std::io::stdout().lock();
-    if ids.is_empty() {
-        writeln!(out, "nothing to {verb}")?;
+    if args.dry_run {
+        let mut out = std::io::stdout().lock();
+        if ids.is_empty() {
+            writeln!(out, "nothing to {verb}")?;
+        } else {
+            writeln!(out, "would {verb} {} request(s):", ids.len())?;
+            for id in &ids {
+                writeln!(out, "  {id}")?;
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    if args.dry_run {
-        writeln!(out, "would {verb} {} request(s):", ids.len())?;
-        for id in &ids {
-            writeln!(out, "  {id}")?;
-        }
+    if ids.is_empty() {
+        // Nothing new to decide, but a stopped run may have left work queued: finish it.
+        let follow_ups = engine.drain().await?;
+        let _ = engine.prove_grants().await;
+        let mut out = std::io::stdout().lock();
+        print_follow_ups(&mut out, &follow_ups)?;
+        writeln!(out, "nothing to {verb}")?;
         return Ok(ExitCode::SUCCESS);
     }
     let batch = (ids.len() > 1).then(|| format!("batch-{}", uuid::Uuid::new_v4().simple()));
     let comment = args.comment.clone();
-    let results: Vec<(String, Result<Finished, EngineError>)> = futures::stream::iter(ids.iter().cloned())
-        .map(|id| {
-            let engine = engine.clone();
-            let comment = comment.clone();
-            let batch = batch.clone();
-            async move {
-                let r = engine.decide(&id, verdict, &comment, batch).await;
-                (id, r)
-            }
-        })
-        .buffered(usize::from(args.concurrency))
-        .collect()
-        .await;
-    // Follow-up work queued by the decisions (fulfilment, ServiceNow records).
-    let follow_ups = engine.drain().await?;
+    // Each item is decided and then settled (fulfilled, recorded) in one task, so fulfilment runs
+    // while the next decisions are made — within the services' rate limits, which the clients
+    // pace — and the work of one request never runs twice at once.
+    let results: Vec<(String, Result<Finished, EngineError>, Vec<Finished>)> =
+        futures::stream::iter(ids.iter().cloned())
+            .map(|id| {
+                let engine = engine.clone();
+                let comment = comment.clone();
+                let batch = batch.clone();
+                async move {
+                    let r = engine.decide(&id, verdict, &comment, batch).await;
+                    let follow = match &r {
+                        Ok(f) if f.result.is_ok() => engine.settle(&id).await.unwrap_or_default(),
+                        _ => Vec::new(),
+                    };
+                    (id, r, follow)
+                }
+            })
+            .buffered(usize::from(args.concurrency))
+            .collect()
+            .await;
+    // Whatever else the decisions queued, then the System Log events proving the grants.
+    let mut follow_ups: Vec<Finished> = results.iter().flat_map(|(_, _, f)| f.iter().cloned()).collect();
+    follow_ups.extend(engine.drain().await?);
+    if let Err(e) = engine.prove_grants().await {
+        eprintln!("could not read the Okta System Log to prove the grants yet ({e}); `grantdesk worker` will");
+    }
+    let mut out = std::io::stdout().lock();
     let (mut ok, mut refused, mut failed) = (0, 0, 0);
-    for (id, r) in &results {
+    for (id, r, _) in &results {
         let (status, text) = match r {
             Ok(f) => match &f.result {
                 Ok(m) => {
@@ -440,14 +468,15 @@ pub(super) async fn decide(args: DecideArgs, verdict: Verdict, globals: &Globals
             writeln!(out, "{id:<12} {status:<8} {}", s(&text))?;
         }
     }
+    let follow_failed = follow_ups.iter().filter(|f| f.result.is_err()).count();
     if !args.json {
-        for f in &follow_ups {
-            match &f.result {
-                Ok(m) => writeln!(out, "  {}", s(m))?,
-                Err(e) => writeln!(out, "  could not {}: {}", f.description, s(e))?,
-            }
-        }
+        print_follow_ups(&mut out, &follow_ups)?;
         writeln!(out, "{ok} {verb}d, {refused} refused, {failed} failed")?;
+    }
+    if follow_failed > 0 && failed == 0 {
+        anyhow::bail!(
+            "{follow_failed} follow-up action(s) failed (listed above); `grantdesk worker --once` retries what can be retried"
+        );
     }
     if failed > 0 {
         anyhow::bail!("{failed} decision(s) failed; run the same command again to retry them");
@@ -456,6 +485,16 @@ pub(super) async fn decide(args: DecideArgs, verdict: Verdict, globals: &Globals
         return Err(PolicyRefusal(format!("{refused} decision(s) refused by policy")).into());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_follow_ups(out: &mut impl std::io::Write, follow_ups: &[Finished]) -> std::io::Result<()> {
+    for f in follow_ups {
+        match &f.result {
+            Ok(m) => writeln!(out, "  {}", s(m))?,
+            Err(e) => writeln!(out, "  could not {}: {}", f.description, s(e))?,
+        }
+    }
+    Ok(())
 }
 
 // ----- worker --------------------------------------------------------------------------------
@@ -471,12 +510,22 @@ pub struct WorkerArgs {
     pub once: bool,
 }
 
-/// One round of the worker: pending commands, step timeouts, expiring grants, OIG requests.
+/// One round of the worker: pending commands, step timeouts, expiring grants, OIG requests, the
+/// System Log events proving recent grants, and OIG requests ServiceNow has no record of (the
+/// bridge of pattern D, from the cached System Log).
 pub async fn worker_round(engine: &Engine) -> anyhow::Result<(usize, Vec<Finished>)> {
     let changed = engine.tick_requests(chrono::Utc::now()).await?;
     let tracked = if engine.okta().is_ok() { crate::engine::routes::oig::track(engine).await.unwrap_or(0) } else { 0 };
+    let bridged = match crate::engine::routes::bridge::queue(engine, false).await {
+        Ok(b) => b.len(),
+        Err(e) => {
+            tracing::warn!("bridge: {e}");
+            0
+        }
+    };
     let finished = engine.drain().await?;
-    Ok((changed + tracked, finished))
+    let proved = if engine.okta().is_ok() { engine.prove_grants().await.unwrap_or(0) } else { 0 };
+    Ok((changed + tracked + bridged + proved, finished))
 }
 
 pub(super) async fn worker(args: WorkerArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
@@ -494,7 +543,7 @@ pub(super) async fn worker(args: WorkerArgs, globals: &Globals) -> anyhow::Resul
             }
         }
         if changed > 0 {
-            eprintln!("{changed} request(s) changed (timeouts, expiries, OIG)");
+            eprintln!("{changed} request(s) changed (timeouts, expiries, OIG, grant proofs, ServiceNow records)");
         }
         if args.once {
             return Ok(ExitCode::SUCCESS);
@@ -504,6 +553,58 @@ pub(super) async fn worker(args: WorkerArgs, globals: &Globals) -> anyhow::Resul
             _ = tokio::time::sleep(args.interval) => {}
         }
     }
+}
+
+// ----- bridge --------------------------------------------------------------------------------
+
+/// Options of `grantdesk bridge`.
+#[derive(Debug, clap::Args)]
+pub struct BridgeArgs {
+    /// List what would be recorded, without recording it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON (an array of the OIG requests found).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(super) async fn bridge(args: BridgeArgs, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let engine = connect(globals).await?;
+    if engine.store().watermark(crate::store::source::OKTA_LOGS).await?.is_none() {
+        anyhow::bail!("no Okta System Log in the store yet: run `grantdesk sync` first");
+    }
+    if engine.catalog().entries.is_empty() {
+        anyhow::bail!(
+            "the access catalog is empty: define [[catalog.entry]] in the config (or GRANTDESK_CATALOG=demo against the emulator)"
+        );
+    }
+    let found = crate::engine::routes::bridge::queue(&engine, args.dry_run).await.map_err(into_exit)?;
+    let finished = if args.dry_run { Vec::new() } else { engine.drain().await? };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&json!({"found": found, "done": finished_json(&finished)}))?)?;
+    } else if found.is_empty() {
+        writeln!(out, "every Okta access request in the cached System Log has a ServiceNow record")?;
+    } else {
+        let verb = if args.dry_run { "would record" } else { "recording" };
+        writeln!(out, "{verb} {} Okta access request(s) in ServiceNow:", found.len())?;
+        for f in &found {
+            writeln!(
+                out,
+                "  {:<24} {:<20} {:<36} {}",
+                s(&f.oig_request),
+                s(&f.entry),
+                s(&f.user),
+                if f.approved { "approved" } else { "denied" }
+            )?;
+        }
+        print_follow_ups(&mut out, &finished)?;
+    }
+    let failed = finished.iter().filter(|f| f.result.is_err()).count();
+    if failed > 0 {
+        anyhow::bail!("{failed} record(s) could not be written; run the same command again to retry");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 // ----- orphans -------------------------------------------------------------------------------

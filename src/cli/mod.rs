@@ -69,6 +69,9 @@ pub enum Command {
     Deny(access::DecideArgs),
     /// Members of catalog groups with no approved request on record.
     Orphans(access::OrphansArgs),
+    /// Record in ServiceNow the Okta Identity Governance requests it has no record of (from the
+    /// System Log cached by `sync`).
+    Bridge(access::BridgeArgs),
     /// Run the background work: pending actions, approval timeouts, grant expiry, OIG tracking.
     Worker(access::WorkerArgs),
     /// Pull what changed in ServiceNow and Okta into the local store (--full: everything).
@@ -195,6 +198,7 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
         Some(Command::Approve(args)) => access::decide(args, crate::domain::request::Verdict::Approve, &globals).await,
         Some(Command::Deny(args)) => access::decide(args, crate::domain::request::Verdict::Deny, &globals).await,
         Some(Command::Orphans(args)) => access::orphans(args, &globals).await,
+        Some(Command::Bridge(args)) => access::bridge(args, &globals).await,
         Some(Command::Worker(args)) => access::worker(args, &globals).await,
         Some(Command::Audit(args)) => audit::run(args, &globals).await,
         Some(Command::History(args)) => history::run(args, &globals).await,

@@ -12,7 +12,7 @@
 //! response, so the caller cannot know whether its change was applied.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -110,6 +110,7 @@ pub struct Faults {
     resets_before: AtomicU64,
     resets_after: AtomicU64,
     delayed: AtomicU64,
+    paused: AtomicBool,
 }
 
 /// What to do to one request.
@@ -136,7 +137,14 @@ impl Faults {
             resets_before: AtomicU64::new(0),
             resets_after: AtomicU64::new(0),
             delayed: AtomicU64::new(0),
+            paused: AtomicBool::new(false),
         }
+    }
+
+    /// Stops (or resumes) injecting: a test sets its scene up without faults, then turns them on
+    /// for the part under test. Paused requests draw nothing, so the fault sequence is unchanged.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
     }
 
     /// The counters so far.
@@ -264,7 +272,7 @@ fn server_error(path: &str, status: u16) -> Response {
 /// The middleware: draws a fault for each request and applies it.
 pub async fn inject(State(faults): State<std::sync::Arc<Faults>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
-    if path.starts_with("/_emulator/") {
+    if path.starts_with("/_emulator/") || path.starts_with("/__emulator/") || faults.paused.load(Ordering::SeqCst) {
         return next.run(request).await;
     }
     faults.requests.fetch_add(1, Ordering::Relaxed);

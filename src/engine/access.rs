@@ -52,6 +52,13 @@ pub struct Preview {
     pub ticket: Option<String>,
 }
 
+/// The idempotency keys of the route work of request `id` at `version`, as
+/// [`Engine::queue_route_work`] writes them: `snrec:` (ServiceNow record of that version), `oig:`,
+/// `fulfil:` and `revoke:`.
+pub(crate) fn route_keys(id: &str, version: i64) -> [String; 4] {
+    [format!("snrec:{id}:{version}"), format!("oig:{id}"), format!("fulfil:{id}"), format!("revoke:{id}")]
+}
+
 /// A fresh request id: `AR-` and eight characters, short enough to type.
 pub fn new_request_id() -> String {
     let u = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
@@ -96,16 +103,21 @@ impl Engine {
         Ok(lower(&t.caller_email))
     }
 
+    /// Who a request is for: the login given, or the ticket's caller.
+    async fn requested_for_of(&self, req: &NewRequest) -> Result<String, EngineError> {
+        match (&req.requested_for, &req.ticket) {
+            (Some(f), _) => Ok(lower(f)),
+            (None, Some(t)) => self.caller_of(t).await,
+            (None, None) => {
+                Err(EngineError::Refused("say who the access is for (--for LOGIN) or give --ticket".into()))
+            }
+        }
+    }
+
     /// What raising `req` would do: who would be asked and what it would grant.
     pub async fn preview_request(&self, req: &NewRequest) -> Result<(Preview, Snapshot), EngineError> {
         let entry = self.catalog_entry(&req.entry)?.clone();
-        let requested_for = match (&req.requested_for, &req.ticket) {
-            (Some(f), _) => lower(f),
-            (None, Some(t)) => self.caller_of(t).await?,
-            (None, None) => {
-                return Err(EngineError::Refused("say who the access is for (--for LOGIN) or give --ticket".into()));
-            }
-        };
+        let requested_for = self.requested_for_of(req).await?;
         let snap = self.snapshot_for(&entry, &requested_for, &self.operator().login.to_ascii_lowercase()).await?;
         if !crate::domain::catalog::Directory::user_exists(&snap, &requested_for) {
             return Err(EngineError::Remote(format!("{requested_for} is not an Okta user")));
@@ -136,40 +148,83 @@ impl Engine {
     /// (ServiceNow record, OIG request). Returns the request.
     pub async fn raise_request(&self, req: &NewRequest) -> Result<AccessRequest, EngineError> {
         let (preview, snap) = self.preview_request(req).await?;
+        self.raise_with(req, &preview.entry, &preview.requested_for, &snap).await
+    }
+
+    /// Raises many requests, each like [`Engine::raise_request`], with one directory snapshot
+    /// grown from request to request: the approvers, groups and managers they share are fetched
+    /// from Okta once, not once per request. One result per request, in order.
+    pub async fn raise_requests(
+        &self,
+        reqs: &[NewRequest],
+    ) -> Result<Vec<Result<AccessRequest, EngineError>>, EngineError> {
+        let me = self.operator().login.to_ascii_lowercase();
+        let mut builder = super::directory::Builder::new(self.okta()?);
+        let mut out = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            let one = async {
+                let entry = self.catalog_entry(&req.entry)?.clone();
+                let requested_for = self.requested_for_of(req).await?;
+                builder.for_request(&entry, &requested_for, &me).await?;
+                let snap = builder.snapshot();
+                if !crate::domain::catalog::Directory::user_exists(snap, &requested_for) {
+                    return Err(EngineError::Remote(format!("{requested_for} is not an Okta user")));
+                }
+                self.raise_with(req, &entry, &requested_for, snap).await
+            };
+            out.push(one.await);
+        }
+        Ok(out)
+    }
+
+    /// Raises `req` for `requested_for` under the policy, with the directory in `snap`.
+    async fn raise_with(
+        &self,
+        req: &NewRequest,
+        entry: &CatalogEntry,
+        requested_for: &str,
+        snap: &Snapshot,
+    ) -> Result<AccessRequest, EngineError> {
         let me = self.operator().clone();
         let mut event = AuditEvent::new(me.user_name.clone(), action::ACCESS_REQUEST_CREATE, Outcome::Success);
-        event.subject = preview.requested_for.clone();
-        event.object = preview.entry.target.name().to_string();
+        event.subject = requested_for.to_string();
+        event.object = entry.target.name().to_string();
         event.ticket = req.ticket.clone().unwrap_or_default();
         if self.read_only() {
             event.outcome = Outcome::Refused;
-            event.details = json!({"reason": "read-only mode", "entry": preview.entry.name});
+            event.details = json!({"reason": "read-only mode", "entry": entry.name});
             self.store().append_audit(&event).await?;
             return Err(refused("read-only mode: cannot raise access requests"));
         }
         let id = new_request_id();
         let raised = AccessRequest::raise(
             id.clone(),
-            &preview.entry,
-            &preview.requested_for,
+            entry,
+            requested_for,
             &me.login.to_ascii_lowercase(),
             req.ticket.clone(),
             &req.justification,
             req.duration,
             Utc::now(),
-            &snap,
+            snap,
         );
-        let request = match raised {
+        let mut request = match raised {
             Ok(r) => r,
             Err(e) => {
                 event.outcome = Outcome::Refused;
-                event.details = json!({"reason": e.to_string(), "entry": preview.entry.name});
+                event.details = json!({"reason": e.to_string(), "entry": entry.name});
                 self.store().append_audit(&event).await?;
                 return Err(match e {
                     RaiseError::NotRequestable { .. } | RaiseError::NoApprover { .. } => refused(e),
                     other => EngineError::Invalid(other.to_string()),
                 });
             }
+        };
+        // The Okta ids are known now; fulfilment then needs no lookup.
+        request.external.okta_user_id = snap.user_id(requested_for).map(str::to_string);
+        request.external.okta_target_id = match &entry.target {
+            Target::Group(g) => snap.group(g).map(|g| g.id.clone()),
+            Target::App(a) => snap.app(a).map(|a| a.id.clone()),
         };
         event.details = json!({
             "access_request": request.id,
@@ -326,6 +381,82 @@ impl Engine {
     }
 }
 
+/// When the last decision was made (the request's approval), or when it was raised.
+fn approved_at(r: &AccessRequest) -> DateTime<Utc> {
+    r.decisions.last().map(|d| d.at).unwrap_or(r.created_at)
+}
+
+impl Engine {
+    /// Finds the Okta System Log events that prove grants recorded without one (granted in the
+    /// last day) — one System Log query per group or app, not one per grant — and records each
+    /// on its request with an audit event. Returns how many were proved.
+    pub async fn prove_grants(&self) -> Result<usize, EngineError> {
+        let okta = self.okta()?;
+        let cutoff = Utc::now() - chrono::Duration::days(1);
+        let granted = self
+            .store()
+            .access_requests(&RequestFilter { statuses: vec![RequestStatus::Granted], ..Default::default() })
+            .await?;
+        let mut by_target: std::collections::BTreeMap<(String, &'static str), Vec<AccessRequest>> = Default::default();
+        for r in granted {
+            if r.external.grant_event.is_some()
+                || !r.routes.contains(&Route::Okta)
+                || r.granted_at.is_none_or(|g| g < cutoff)
+                || r.external.okta_user_id.is_none()
+            {
+                continue;
+            }
+            let Some(target_id) = r.external.okta_target_id.clone() else { continue };
+            let kind = match r.target {
+                Target::Group(_) => "group.user_membership.add",
+                Target::App(_) => "application.user_membership.add",
+            };
+            by_target.entry((target_id, kind)).or_default().push(r);
+        }
+        let mut proved = 0;
+        for ((target_id, kind), mut reqs) in by_target {
+            reqs.sort_by_key(approved_at);
+            let Some(first) = reqs.first().map(approved_at) else { continue };
+            let q = LogQuery::between(first - chrono::Duration::minutes(5), Utc::now() + chrono::Duration::minutes(1))
+                .filter(format!("eventType eq \"{kind}\" and target.id eq \"{target_id}\""))
+                .limit(1000);
+            let events: Vec<crate::domain::LogEvent> =
+                okta.log_events(&q).try_collect().await.map_err(|e| EngineError::Remote(e.to_string()))?;
+            let mut used: std::collections::HashSet<&str> = Default::default();
+            for r in reqs {
+                let user_id = r.external.okta_user_id.clone().unwrap_or_default();
+                let after = approved_at(&r) - chrono::Duration::minutes(5);
+                let Some(e) = events.iter().find(|e| {
+                    !used.contains(e.uuid.as_str()) && e.published >= after && e.targets.iter().any(|t| t.id == user_id)
+                }) else {
+                    continue;
+                };
+                used.insert(e.uuid.as_str());
+                let uuid = e.uuid.clone();
+                let operator = self.operator().user_name.clone();
+                let changed = self
+                    .store()
+                    .change_access_request(&r.id, |req| {
+                        if req.external.grant_event.is_some() {
+                            return None;
+                        }
+                        req.external.grant_event = Some(uuid.clone());
+                        Some(update_event(
+                            &operator,
+                            req,
+                            json!({"access_request": req.id, "okta_event": uuid, "proves": "grant"}),
+                        ))
+                    })
+                    .await?;
+                if changed.written {
+                    proved += 1;
+                }
+            }
+        }
+        Ok(proved)
+    }
+}
+
 /// Applies an access-request command.
 pub async fn apply(engine: &Engine, command: &Command, claimed: &OutboxCommand) -> Result<Applied, ApplyError> {
     match command {
@@ -415,8 +546,12 @@ async fn decide(
     })
 }
 
-/// The Okta ids of the user and the target of a request.
+/// The Okta ids of the user and the target of a request: those recorded when it was raised, or
+/// looked up (requests raised before grantdesk recorded them).
 async fn okta_ids(engine: &Engine, r: &AccessRequest) -> Result<(String, String), ApplyError> {
+    if let (Some(u), Some(t)) = (&r.external.okta_user_id, &r.external.okta_target_id) {
+        return Ok((u.clone(), t.clone()));
+    }
     let okta = engine.okta()?;
     let user = okta.user(&r.requested_for).await?;
     let target = match &r.target {
@@ -468,7 +603,7 @@ async fn log_proof(
     events.into_iter().rev().find(|e| e.targets.iter().any(|t| t.id == target_id)).map(|e| e.uuid)
 }
 
-fn grant_details(r: &AccessRequest, target_id: &str, proof: &Option<String>, already: bool) -> Value {
+fn grant_details(r: &AccessRequest, target_id: &str, proof: &Option<String>, already: Option<bool>) -> Value {
     json!({
         "access_request": r.id,
         "target_kind": r.target.kind(),
@@ -498,18 +633,31 @@ async fn fulfil(engine: &Engine, id: &str) -> Result<Applied, ApplyError> {
     }
     let (user_id, target_id) = okta_ids(engine, &r).await?;
     let approved_at = r.decisions.last().map(|d| d.at).unwrap_or(r.created_at);
-    // Check first: a retry after a dropped response finds the access already there.
-    let already = has_access(engine, &r, &user_id, &target_id).await?;
-    if !already {
-        let okta = engine.okta()?;
-        match &r.target {
-            Target::Group(_) => okta.add_group_member(&target_id, &user_id).await?,
-            Target::App(_) => {
+    let okta = engine.okta()?;
+    let already = match &r.target {
+        // Adding a member is a PUT, which lands once however often it is sent (and Okta logs
+        // the change once): nothing to look up first, one request per grant.
+        Target::Group(_) => {
+            okta.add_group_member(&target_id, &user_id).await?;
+            None
+        }
+        // Assigning an app is a POST: look first, so a retry after a lost answer is not sent twice.
+        Target::App(_) => {
+            let has = has_access(engine, &r, &user_id, &target_id).await?;
+            if !has {
                 okta.assign_app_user(&target_id, &user_id).await?;
             }
+            Some(has)
         }
-    }
-    let proof = log_proof(engine, &r, &user_id, &target_id, true, approved_at).await;
+    };
+    // The System Log event that proves the grant: looked up now when a ServiceNow work note will
+    // quote it; otherwise later and in bulk ([`Engine::prove_grants`]: one System Log query per
+    // group, where a query per grant would spend the log's small rate limit on every approval).
+    let proof = if r.routes.contains(&Route::ServiceNow) {
+        log_proof(engine, &r, &user_id, &target_id, true, approved_at).await
+    } else {
+        None
+    };
     let now = Utc::now();
     let operator = engine.operator().user_name.clone();
     let changed = engine

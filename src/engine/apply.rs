@@ -110,6 +110,9 @@ pub fn intent_details(command: &Command) -> Value {
         }
         Command::Revoke { request_id, reason } => json!({"access_request": request_id, "reason": reason}),
         Command::AuditCheckpoint { sequence, hash, .. } => json!({"sequence": sequence, "hash": hash}),
+        Command::BridgeOktaRequest { seen } => json!({"oig_request": seen.oig_request, "entry": seen.entry,
+            "approved": seen.approved, "resolved_event": seen.resolved.uuid,
+            "grant_event": seen.granted.as_ref().map(|g| &g.uuid)}),
     }
 }
 
@@ -130,6 +133,7 @@ pub async fn apply(engine: &Engine, command: &Command, claimed: &OutboxCommand) 
         | Command::Revoke { .. }
         | Command::RecordInServiceNow { .. }
         | Command::RaiseInOig { .. } => crate::engine::access::apply(engine, command, claimed).await,
+        Command::BridgeOktaRequest { seen } => crate::engine::routes::bridge::record(engine, seen).await,
     }
 }
 

@@ -133,6 +133,11 @@ pub enum Command {
         /// The head's hash (hex).
         hash: String,
     },
+    /// Record in ServiceNow an OIG access request that has no record there (pattern D).
+    BridgeOktaRequest {
+        /// What the System Log showed.
+        seen: Box<super::routes::bridge::OktaRequestSeen>,
+    },
 }
 
 impl Command {
@@ -153,6 +158,7 @@ impl Command {
             Command::RecordInServiceNow { .. } => "record_in_servicenow",
             Command::RaiseInOig { .. } => "raise_in_oig",
             Command::AuditCheckpoint { .. } => "audit_checkpoint",
+            Command::BridgeOktaRequest { .. } => "bridge_okta_request",
         }
     }
 
@@ -175,6 +181,7 @@ impl Command {
             Command::RecordInServiceNow { .. } => "access_request.record_servicenow",
             Command::RaiseInOig { .. } => "access_request.raise_oig",
             Command::AuditCheckpoint { .. } => action::AUDIT_CHECKPOINT,
+            Command::BridgeOktaRequest { .. } => "access_request.bridge_servicenow",
         }
     }
 
@@ -237,6 +244,11 @@ impl Command {
             Command::RaiseInOig { request_id } => format!("raise request {request_id} in Okta Identity Governance"),
             Command::AuditCheckpoint { ticket, sequence, .. } => {
                 format!("write the audit checkpoint at sequence {sequence} to {}", ticket.number)
+            Command::BridgeOktaRequest { seen } => {
+                format!(
+                    "record Okta access request {} ({} for {}) in ServiceNow",
+                    seen.oig_request, seen.entry, seen.user
+                )
             }
         }
     }

@@ -261,6 +261,11 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// What was fetched so far (the builder keeps growing it).
+    pub(crate) fn snapshot(&self) -> &Snapshot {
+        &self.snap
+    }
+
     pub(crate) fn finish(self) -> Snapshot {
         self.snap
     }

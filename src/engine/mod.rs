@@ -31,9 +31,27 @@ pub use command::{Command, TicketRef, UserRef};
 /// How many times a command is tried before it is given up on (transient failures only).
 pub const MAX_ATTEMPTS: u32 = 6;
 
-/// A command left in flight longer than this is considered abandoned by a process that died,
-/// and is resumed (with a remote-state check) by the next worker.
+/// A command left in flight longer than this by a process on another host is considered abandoned,
+/// and is resumed (with a remote-state check) by the next worker. On this host a dead claimant is
+/// recognised at once (see [`claimant_is_gone`]) and no lease is waited out.
 pub const IN_FLIGHT_LEASE: Duration = Duration::from_secs(60);
+
+/// Whether the process that claimed a command (`host:pid:start`, as [`crate::store::claimant`]
+/// records it) is known to be gone: it ran on this host, and no live process has that pid and
+/// start time. Unknown formats, other hosts and systems without `/proc` are never "gone": for
+/// them only the lease tells.
+pub fn claimant_is_gone(claimed_by: &str) -> bool {
+    let mut parts = claimed_by.rsplitn(3, ':');
+    let (Some(start), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    let Ok(pid) = pid.parse::<u32>() else { return false };
+    if start.is_empty()
+        || host != crate::store::this_host()
+        || crate::store::process_start(std::process::id()).is_none()
+    {
+        return false;
+    }
+    crate::store::process_start(pid).as_deref() != Some(start)
+}
 
 /// Who is operating: the ServiceNow account the console signs in with, joined to the Okta user
 /// with the same email. Every audit event names `user_name`.
@@ -111,6 +129,27 @@ struct Inner {
     catalog: Catalog,
     events: broadcast::Sender<EngineEvent>,
     wake: tokio::sync::Notify,
+    /// Outbox ids this engine is applying right now: never "abandoned", whatever their age.
+    active: std::sync::Mutex<std::collections::HashSet<i64>>,
+}
+
+/// Marks a command as being applied by this engine for as long as it lives.
+struct Applying<'a> {
+    engine: &'a Inner,
+    id: i64,
+}
+
+impl<'a> Applying<'a> {
+    fn new(engine: &'a Inner, id: i64) -> Self {
+        engine.active.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+        Applying { engine, id }
+    }
+}
+
+impl Drop for Applying<'_> {
+    fn drop(&mut self) {
+        self.engine.active.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+    }
 }
 
 /// Everything an [`Engine`] is built from.
@@ -143,6 +182,7 @@ impl Engine {
                 catalog: parts.catalog,
                 events,
                 wake: tokio::sync::Notify::new(),
+                active: Default::default(),
             }),
         }
     }
@@ -234,6 +274,10 @@ impl Engine {
         }
         if let Some(u) = command.user() {
             e.subject = u.login.clone();
+        }
+        if let Command::BridgeOktaRequest { seen } = command {
+            e.subject = seen.user.clone();
+            e.object = seen.target.name().to_string();
         }
         if let Some(id) = command.request_id()
             && let Ok(Some(s)) = self.inner.store.access_request(id).await
@@ -333,6 +377,7 @@ impl Engine {
     /// Applies one claimed command and completes it. `Ok(None)` means it failed transiently and
     /// was released for a retry.
     async fn process(&self, c: OutboxCommand) -> Result<Option<Finished>, EngineError> {
+        let _applying = Applying::new(&self.inner, c.id);
         let command: Command = match serde_json::from_value(c.payload.clone()) {
             Ok(cmd) => cmd,
             Err(e) => {
@@ -377,19 +422,58 @@ impl Engine {
     }
 
     /// Puts commands abandoned in flight by a process that died back to pending, so the worker
-    /// re-applies them (each apply checks the remote state first). Returns how many.
+    /// re-applies them (each apply checks the remote state first): at once when the claimant ran
+    /// on this host and is gone, after `lease` otherwise. Commands this engine is applying are
+    /// left alone, however long they take. Returns how many.
     pub async fn recover_abandoned(&self, lease: Duration) -> Result<usize, EngineError> {
         let now = Utc::now();
         let mut n = 0;
         for c in self.inner.store.in_flight_commands().await? {
+            if self.inner.active.lock().unwrap_or_else(|e| e.into_inner()).contains(&c.id) {
+                continue;
+            }
             let claimed = c.claimed_at.unwrap_or(c.updated_at);
             let age = now.signed_duration_since(claimed).to_std().unwrap_or_default();
-            if age >= lease {
-                self.inner.store.release(c.id, "interrupted: resumed after the process applying it stopped").await?;
-                n += 1;
+            if claimant_is_gone(&c.claimed_by) || age >= lease {
+                match self.inner.store.release(c.id, "interrupted: resumed after the process applying it stopped").await
+                {
+                    Ok(_) => n += 1,
+                    // Another worker resumed or finished it meanwhile.
+                    Err(StoreError::CommandState { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         Ok(n)
+    }
+
+    /// Applies the work queued for access request `id` (its ServiceNow record, OIG request,
+    /// fulfilment or removal), oldest first, until none of it is pending — so a bulk run can fulfil
+    /// each request right after deciding it, while the commands of different requests run in
+    /// parallel and those of one request never do.
+    pub async fn settle(&self, id: &str) -> Result<Vec<Finished>, EngineError> {
+        let mut finished = Vec::new();
+        loop {
+            let Some(stored) = self.inner.store.access_request(id).await? else { break };
+            let keys = access::route_keys(id, stored.version);
+            let mut next: Option<OutboxCommand> = None;
+            for k in &keys {
+                if let Some(c) = self.inner.store.command_by_key(k).await?
+                    && c.status == CommandStatus::Pending
+                    && next.as_ref().is_none_or(|n| c.id < n.id)
+                {
+                    next = Some(c);
+                }
+            }
+            let Some(c) = next else { break };
+            match self.run_queued(c).await {
+                Ok(f) => finished.push(f),
+                // Claimed by another worker meanwhile: its outcome is its own to report.
+                Err(EngineError::Remote(_)) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(finished)
     }
 
     /// Applies every pending command, oldest first, until none is left. Transient failures are
@@ -464,5 +548,31 @@ fn merge(base: &mut Value, extra: Value) {
         for (k, v) in e {
             b.insert(k, v);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claimant_is_gone_only_when_it_ran_here_and_no_longer_runs() {
+        let me = crate::store::claimant();
+        assert!(!claimant_is_gone(me), "this process is alive: {me}");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let start = crate::store::process_start(pid);
+        child.wait().unwrap();
+        let host = crate::store::this_host();
+        if let Some(start) = start {
+            assert!(claimant_is_gone(&format!("{host}:{pid}:{start}")), "an exited process is gone");
+        }
+        // Our own pid with another start time: the pid was recycled, the claimant is gone.
+        assert!(claimant_is_gone(&format!("{host}:{}:1", std::process::id())));
+        // Elsewhere, or unreadable: only the lease can tell.
+        assert!(!claimant_is_gone(&format!("another-host:{pid}:1")));
+        assert!(!claimant_is_gone(""));
+        assert!(!claimant_is_gone(&format!("{host}:notapid:1")));
+        assert!(!claimant_is_gone(&format!("{host}:{pid}:")));
     }
 }

@@ -420,7 +420,8 @@ impl OktaClient {
     async fn send(&self, method: Method, path: &str, body: Option<&serde_json::Value>) -> Result<Answer> {
         let url = self.inner.base.join(path).map_err(|e| OktaError::Setup(format!("bad path {path}: {e}")))?;
         let bucket = bucket_of(&method, url.path());
-        let safe = method == Method::GET;
+        // PUT (a membership, a full replacement) lands the same however often it is sent.
+        let safe = method == Method::GET || method == Method::PUT;
         let mut attempt = 0u32;
         let mut refreshed = false;
         loop {

@@ -430,10 +430,14 @@ impl ServiceNowClient {
                 let extra = if jitter > 0 { nanos % jitter } else { 0 };
                 capped + Duration::from_millis(extra)
             };
+            // A dropped connection (before the answer, or in the middle of its body) is retried
+            // only when repeating the call cannot apply it twice; otherwise the caller must check
+            // what happened, so it gets a transport error, never an empty "success".
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    if idempotent && attempt < retry.max_attempts && (e.is_connect() || e.is_timeout()) {
+                    let dropped = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
+                    if idempotent && attempt < retry.max_attempts && dropped {
                         tokio::time::sleep(backoff()).await;
                         continue;
                     }
@@ -443,9 +447,24 @@ impl ServiceNowClient {
             };
             let status = resp.status();
             let headers = resp.headers().clone();
-            let text = resp.text().await.unwrap_or_default();
+            let text = match resp.text().await {
+                Ok(t) => t,
+                Err(e) => {
+                    if idempotent && attempt < retry.max_attempts {
+                        tokio::time::sleep(backoff()).await;
+                        continue;
+                    }
+                    let (cause, tls) = transport_cause(&e, self.inner.timeout);
+                    return Err(ServiceNowError::Transport { url: self.origin(), cause, tls });
+                }
+            };
             if status.is_success() {
                 return Ok(Reply { status, headers, body: text });
+            }
+            // Other server errors are worth another try when the call is idempotent.
+            if idempotent && attempt < retry.max_attempts && matches!(status.as_u16(), 500 | 502 | 504) {
+                tokio::time::sleep(backoff()).await;
+                continue;
             }
             if status == StatusCode::UNAUTHORIZED && !reauthed && matches!(self.inner.auth, Auth::OAuth { .. }) {
                 // The token may have been revoked or expired early: get a new one once.

@@ -576,8 +576,11 @@ pub fn assemble(audit: &[AuditRecord], okta: &[LogEvent], requests: &[(Ticket, V
         });
     }
 
-    // Requests approved in ServiceNow that no grant follows.
-    let recorded_tickets: HashSet<String> = entries.iter().map(|e| e.ticket.to_ascii_uppercase()).collect();
+    // Requests approved in ServiceNow that no grant follows. A RITM grantdesk wrote to record its
+    // own request (route `servicenow`) is that request, told above, not a second grant.
+    let mut recorded_tickets: HashSet<String> = entries.iter().map(|e| e.ticket.to_ascii_uppercase()).collect();
+    recorded_tickets
+        .extend(audit.iter().filter_map(|r| r.detail_str("servicenow_record")).map(|t| t.to_ascii_uppercase()));
     for (t, approvals) in requests {
         if requests_used.contains(t.sys_id.as_str())
             || recorded_tickets.contains(&t.number.to_ascii_uppercase())

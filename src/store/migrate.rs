@@ -34,6 +34,7 @@ const SQLITE: &[Embedded] = embedded!("sqlite":
     4 "access requests" "0004_access_requests.sql",
     5 "ticket resolved_at" "0005_ticket_resolved_at.sql",
     6 "queue line caller and mod count" "0006_queue_line_caller_mod_count.sql",
+    7 "outbox claimant" "0007_outbox_claimant.sql",
 );
 
 const POSTGRES: &[Embedded] = embedded!("postgres":
@@ -43,6 +44,7 @@ const POSTGRES: &[Embedded] = embedded!("postgres":
     4 "access requests" "0004_access_requests.sql",
     5 "ticket resolved_at" "0005_ticket_resolved_at.sql",
     6 "queue line caller and mod count" "0006_queue_line_caller_mod_count.sql",
+    7 "outbox claimant" "0007_outbox_claimant.sql",
 );
 
 fn migrator(list: &'static [Embedded]) -> Migrator {

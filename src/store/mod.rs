@@ -30,7 +30,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 pub use audit::{AuditQuery, ExportFormat, TimeRange, Verification};
 pub use cache::{CacheTable, Watermark, source};
 pub use history::{Confirmation, GrantChange, GrantEntry, GrantHistory, HistoryTarget, SourceFreshness, assemble};
-pub use outbox::{Command, CommandStatus, Enqueued, NewCommand};
+pub use outbox::{Command, CommandStatus, Enqueued, NewCommand, claimant, process_start, this_host};
 pub use queries::{
     AgeBucket, AssignedTo, CacheCounts, DayCount, GroupDetail, QueueFilter, QueueOrder, QueueRow, TicketDetail,
     UserDetail, age_in_words,

@@ -105,6 +105,8 @@ pub struct Command {
     pub intent_seq: u64,
     /// Audit sequence of its outcome, once completed.
     pub outcome_seq: Option<u64>,
+    /// The process that last claimed it (`host:pid:start`, see [`claimant`]); empty if never.
+    pub claimed_by: String,
 }
 
 /// What [`Store::enqueue`] did.
@@ -128,7 +130,7 @@ impl Enqueued {
 macro_rules! outbox_columns {
     () => {
         "id, kind, payload, idempotency_key, status, attempts, last_error, operator, created_us, updated_us, \
-         claimed_us, completed_us, intent_seq, outcome_seq"
+         claimed_us, completed_us, intent_seq, outcome_seq, claimed_by"
     };
 }
 
@@ -148,6 +150,7 @@ struct CommandRow {
     completed_us: Option<i64>,
     intent_seq: i64,
     outcome_seq: Option<i64>,
+    claimed_by: String,
 }
 
 impl TryFrom<CommandRow> for Command {
@@ -170,8 +173,43 @@ impl TryFrom<CommandRow> for Command {
             completed_at: r.completed_us.map(from_us).transpose()?,
             intent_seq: u64::try_from(r.intent_seq).unwrap_or(0),
             outcome_seq: r.outcome_seq.map(|s| u64::try_from(s).unwrap_or(0)),
+            claimed_by: r.claimed_by,
         })
     }
+}
+
+/// This process, as recorded on the commands it claims: `host:pid:start`, where `start` is the
+/// process's start time (clock ticks since boot on Linux; empty elsewhere). With the start time a
+/// recycled pid is not mistaken for the process that claimed a command.
+pub fn claimant() -> &'static str {
+    static ME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ME.get_or_init(|| {
+        let pid = std::process::id();
+        format!("{}:{pid}:{}", this_host(), process_start(pid).unwrap_or_default())
+    })
+}
+
+/// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`).
+pub fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The start time of a live process (field 22 of `/proc/PID/stat`), `None` when no such process
+/// runs (or has exited and awaits its parent) or when `/proc` is not there.
+pub fn process_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if matches!(fields.first(), Some(&"Z") | Some(&"X") | None) {
+        return None;
+    }
+    fields.get(19).map(|s| s.to_string())
 }
 
 const BY_KEY: &str = concat!("SELECT ", outbox_columns!(), " FROM outbox WHERE idempotency_key = $1");
@@ -236,24 +274,30 @@ impl Store {
     /// workers never claim the same command.
     pub async fn claim_next(&self) -> Result<Option<Command>, StoreError> {
         const SQLITE: &str = concat!(
-            "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, claimed_us = $1, updated_us = $1 \
-             WHERE id = (SELECT id FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1) RETURNING ",
+            "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, claimed_us = $1, updated_us = $1, \
+             claimed_by = $2 WHERE id = (SELECT id FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1) RETURNING ",
             outbox_columns!()
         );
         const POSTGRES: &str = concat!(
-            "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, claimed_us = $1, updated_us = $1 \
-             WHERE id = (SELECT id FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-             RETURNING ",
+            "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, claimed_us = $1, updated_us = $1, \
+             claimed_by = $2 WHERE id = (SELECT id FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1 \
+             FOR UPDATE SKIP LOCKED) RETURNING ",
             outbox_columns!()
         );
         let now = super::to_us(Utc::now());
         let row: Option<CommandRow> = match &self.backend {
-            super::Backend::Sqlite(p) => {
-                sqlx::query_as(SQLITE).bind(now).fetch_optional(p).await.ctx("claiming an outbox command")?
-            }
-            super::Backend::Postgres(p) => {
-                sqlx::query_as(POSTGRES).bind(now).fetch_optional(p).await.ctx("claiming an outbox command")?
-            }
+            super::Backend::Sqlite(p) => sqlx::query_as(SQLITE)
+                .bind(now)
+                .bind(claimant())
+                .fetch_optional(p)
+                .await
+                .ctx("claiming an outbox command")?,
+            super::Backend::Postgres(p) => sqlx::query_as(POSTGRES)
+                .bind(now)
+                .bind(claimant())
+                .fetch_optional(p)
+                .await
+                .ctx("claiming an outbox command")?,
         };
         row.map(Command::try_from).transpose()
     }
@@ -261,13 +305,13 @@ impl Store {
     /// Claims one pending command by id (for work that runs items in parallel, like bulk approval).
     pub async fn claim(&self, id: i64) -> Result<Command, StoreError> {
         const SQL: &str = concat!(
-            "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, claimed_us = $1, updated_us = $1 \
-             WHERE id = $2 AND status = 'pending' RETURNING ",
+            "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, claimed_us = $1, updated_us = $1, \
+             claimed_by = $3 WHERE id = $2 AND status = 'pending' RETURNING ",
             outbox_columns!()
         );
         let now = super::to_us(Utc::now());
-        let row: Option<CommandRow> = on_pool!(self, p => sqlx::query_as(SQL).bind(now).bind(id).fetch_optional(p).await
-            .ctx("claiming an outbox command"))?;
+        let row: Option<CommandRow> = on_pool!(self, p => sqlx::query_as(SQL).bind(now).bind(id).bind(claimant())
+            .fetch_optional(p).await.ctx("claiming an outbox command"))?;
         match row {
             Some(r) => r.try_into(),
             None => Err(self.state_error(id, "pending").await),

@@ -120,6 +120,7 @@ pub struct StepProgress {
 
 /// Records in other systems linked to the request.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ExternalRefs {
     /// ServiceNow RITM number (route `servicenow`).
     pub ritm: Option<String>,
@@ -131,6 +132,13 @@ pub struct ExternalRefs {
     pub grant_event: Option<String>,
     /// System Log event uuid that proves the removal.
     pub revoke_event: Option<String>,
+    /// Okta id of the person the access is for, known when the request was raised (fulfilment
+    /// then needs no lookup).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub okta_user_id: Option<String>,
+    /// Okta id of the group or app, known when the request was raised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub okta_target_id: Option<String>,
 }
 
 /// An access request raised through grantdesk.

@@ -22,16 +22,34 @@ fn marker(r: &AccessRequest) -> String {
 async fn entry_for(engine: &Engine, r: &AccessRequest, user_id: &str) -> Result<oig::CatalogEntry, ApplyError> {
     let okta = engine.okta()?;
     let name = r.target.name().to_ascii_lowercase();
+    // An entry is the target when its related entity is the Okta group or app (known since the
+    // request was raised), or else when it bears its name. (An entry's `label` is its kind,
+    // `Application` or `Resource Collection`, not its name.)
+    let target_path = r.external.okta_target_id.as_ref().map(|id| format!("/{id}"));
+    let is_target = |e: &oig::CatalogEntry| {
+        let by_id = match (&target_path, e.related_entity()) {
+            (Some(p), Some(rel)) => rel.ends_with(p.as_str()),
+            _ => false,
+        };
+        by_id || e.name.as_deref().is_some_and(|n| n.to_ascii_lowercase() == name)
+    };
     let entries: Vec<oig::CatalogEntry> = okta.catalog_entries_for(user_id, "not(parent pr)").try_collect().await?;
-    let mut children: Vec<oig::CatalogEntry> = Vec::new();
-    for e in &entries {
-        if e.label.as_deref().is_some_and(|l| l.to_ascii_lowercase() == name) && matches!(r.target, Target::App(_)) {
-            return Ok(e.clone());
-        }
-        let filter = format!("parent eq \"{}\"", e.id);
-        children.extend(okta.catalog_entries_for(user_id, &filter).try_collect::<Vec<_>>().await?);
+    if matches!(r.target, Target::App(_))
+        && let Some(e) = entries.iter().find(|e| is_target(e))
+    {
+        return Ok(e.clone());
     }
-    children.into_iter().find(|c| c.label.as_deref().is_some_and(|l| l.to_ascii_lowercase() == name)).ok_or_else(|| {
+    let mut children: Vec<oig::CatalogEntry> = Vec::new();
+    if matches!(r.target, Target::Group(_)) {
+        for e in &entries {
+            let filter = format!("parent eq \"{}\"", e.id);
+            children.extend(okta.catalog_entries_for(user_id, &filter).try_collect::<Vec<_>>().await?);
+            if children.iter().any(&is_target) {
+                break;
+            }
+        }
+    }
+    children.into_iter().find(|c| is_target(c)).ok_or_else(|| {
         ApplyError::Permanent(format!(
             "Okta Identity Governance offers no catalog entry for {} to {}",
             r.target, r.requested_for

@@ -61,15 +61,22 @@ async fn find_or_create_ritm(engine: &Engine, r: &AccessRequest) -> Result<(Stri
         r.duration.map(crate::domain::request::human_duration).unwrap_or_else(|| "permanent".into())
     );
     let opts = ListOptions::fields(&["sys_id", "number"], DisplayValue::Value);
-    let req = sn
-        .create(
-            "sc_request",
-            &obj(&[("requested_for", &for_id), ("short_description", &short), ("description", &description)]),
-            &opts,
-        )
-        .await?;
+    // The REQ too is found again by its marker: an attempt whose answer was lost may have made it.
+    let found_req = sn.list("sc_request", &Query::new().like("description", marker.as_str()), &opts).await?;
+    let req_sys_id = match found_req.first() {
+        Some(req) => req.sys_id().to_string(),
+        None => sn
+            .create(
+                "sc_request",
+                &obj(&[("requested_for", &for_id), ("short_description", &short), ("description", &description)]),
+                &opts,
+            )
+            .await?
+            .sys_id()
+            .to_string(),
+    };
     let mut fields = vec![
-        ("request", req.sys_id().to_string()),
+        ("request", req_sys_id),
         ("requested_for", for_id.clone()),
         ("short_description", short.clone()),
         ("description", description.clone()),
@@ -83,15 +90,31 @@ async fn find_or_create_ritm(engine: &Engine, r: &AccessRequest) -> Result<(Stri
     }
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let ritm = sn.create_ticket(TicketKind::RequestedItem, &pairs).await?;
-    // Tell the ticket it came from.
-    if let Some(num) = &r.ticket
-        && let Some(t) = sn.ticket_by_number(num).await?
-        && t.sys_id != ritm.sys_id
-    {
-        let note = format!("Access request {} raised for {}: {} ({}).", r.id, r.requested_for, ritm.number, r.target);
-        sn.add_journal(t.kind, &t.sys_id, JournalKind::WorkNote, &note).await?;
-    }
     Ok((ritm.number, ritm.sys_id, true))
+}
+
+/// Tells the ticket the request was raised from which RITM records it — once: the note carries a
+/// marker, and is only written when the ticket's journal does not hold it yet.
+async fn note_on_ticket(
+    engine: &Engine,
+    r: &AccessRequest,
+    ritm_number: &str,
+    ritm_sys_id: &str,
+) -> Result<bool, ApplyError> {
+    let sn = engine.servicenow()?;
+    let Some(num) = &r.ticket else { return Ok(false) };
+    let Some(t) = sn.ticket_by_number(num).await? else { return Ok(false) };
+    if t.sys_id == ritm_sys_id {
+        return Ok(false);
+    }
+    let marker = format!("[{} #raised]", r.id);
+    if sn.journal(&t.sys_id).await?.iter().any(|j| j.value.contains(&marker)) {
+        return Ok(false);
+    }
+    let note =
+        format!("{marker} Access request {} raised for {}: {ritm_number} ({}).", r.id, r.requested_for, r.target);
+    sn.add_journal(t.kind, &t.sys_id, JournalKind::WorkNote, &note).await?;
+    Ok(true)
 }
 
 /// The approval rows mirroring the sequence: one per approver of each step reached.
@@ -190,6 +213,9 @@ pub async fn record(engine: &Engine, id: &str) -> Result<Applied, ApplyError> {
     let sn = engine.servicenow()?;
     let (number, sys_id, created) = find_or_create_ritm(engine, &r).await?;
     if r.external.ritm.as_deref() != Some(number.as_str()) {
+        // Not linked yet (first record, or an attempt that stopped before linking): the ticket's
+        // note is written now if an earlier attempt did not get to it.
+        note_on_ticket(engine, &r, &number, &sys_id).await?;
         let operator = engine.operator().user_name.clone();
         let (n, s) = (number.clone(), sys_id.clone());
         engine
