@@ -30,6 +30,8 @@ pub struct QueueRow {
     pub short_description: String,
     /// Caller's name.
     pub caller: String,
+    /// Caller's email, which is their Okta login (empty when unknown).
+    pub caller_email: String,
     /// Assignment group sys_id (empty when none).
     pub group_sys_id: String,
     /// Assignment group name.
@@ -46,6 +48,8 @@ pub struct QueueRow {
     pub sla_due: Option<DateTime<Utc>>,
     /// SLA already breached.
     pub sla_breached: bool,
+    /// `sys_mod_count` as cached: what a change made from the queue says the operator saw.
+    pub mod_count: u64,
 }
 
 /// Who a queue is filtered to be assigned to.
@@ -183,8 +187,9 @@ const AGE_BUCKETS: [(&str, i64); 6] =
 
 macro_rules! queue_columns {
     () => {
-        "sys_id, number, kind, priority, state_label, active, short_description, caller_display, group_sys_id, \
-         group_display, assigned_sys_id, assigned_display, opened_us, updated_us, sla_due_us, sla_breached"
+        "sys_id, number, kind, priority, state_label, active, short_description, caller_display, caller_email, \
+         group_sys_id, group_display, assigned_sys_id, assigned_display, opened_us, updated_us, sla_due_us, \
+         sla_breached, mod_count"
     };
 }
 
@@ -253,6 +258,7 @@ struct QueueDbRow {
     active: bool,
     short_description: String,
     caller_display: String,
+    caller_email: String,
     group_sys_id: String,
     group_display: String,
     assigned_sys_id: String,
@@ -261,6 +267,7 @@ struct QueueDbRow {
     updated_us: i64,
     sla_due_us: Option<i64>,
     sla_breached: bool,
+    mod_count: i64,
 }
 
 impl TryFrom<QueueDbRow> for QueueRow {
@@ -276,6 +283,7 @@ impl TryFrom<QueueDbRow> for QueueRow {
             active: r.active,
             short_description: r.short_description,
             caller: r.caller_display,
+            caller_email: r.caller_email,
             group_sys_id: r.group_sys_id,
             group: r.group_display,
             assigned_sys_id: r.assigned_sys_id,
@@ -284,6 +292,7 @@ impl TryFrom<QueueDbRow> for QueueRow {
             updated_at: from_us(r.updated_us)?,
             sla_due: r.sla_due_us.map(from_us).transpose()?,
             sla_breached: r.sla_breached,
+            mod_count: u64::try_from(r.mod_count).unwrap_or(0),
         })
     }
 }

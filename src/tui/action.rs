@@ -212,6 +212,8 @@ pub enum Action {
     SyncFinished {
         /// What it did, in a few words (`42 tickets, 3 users updated`).
         summary: String,
+        /// Whether tickets changed, so the queue is worth reloading.
+        queue_changed: bool,
     },
     /// A sync failed.
     SyncFailed {

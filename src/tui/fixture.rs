@@ -810,7 +810,9 @@ impl FixtureData {
             }
             Effect::VerifyAudit => vec![Action::AuditVerified(AuditVerify::Intact { events: self.audit.len() as u64 })],
             Effect::LoadDashboard => vec![Action::DashboardLoaded(Box::new(self.dashboard()))],
-            Effect::Sync => vec![Action::SyncFinished { summary: "nothing new (fixture)".into() }],
+            Effect::Sync => {
+                vec![Action::SyncFinished { summary: "nothing new (fixture)".into(), queue_changed: false }]
+            }
             Effect::RunCommand { id, command } => match self.apply(command) {
                 Ok(message) => vec![Action::CommandQueued { id: *id }, Action::CommandSucceeded { id: *id, message }],
                 Err(error) => vec![Action::CommandQueued { id: *id }, Action::CommandFailed { id: *id, error }],

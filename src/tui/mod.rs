@@ -18,6 +18,7 @@ pub mod editor;
 pub mod effect;
 pub mod filter;
 pub mod fixture;
+pub mod handler;
 pub mod keymap;
 pub mod layout;
 pub mod state;
@@ -71,6 +72,10 @@ pub struct ConsoleConfig {
     pub initial_view: SavedView,
     /// Close codes offered by the resolve form.
     pub close_codes: Vec<String>,
+    /// Sync in the background this often (`None`: only on `:sync`).
+    pub sync_every: Option<std::time::Duration>,
+    /// Start a background sync as soon as the console opens.
+    pub sync_at_start: bool,
 }
 
 impl ConsoleConfig {
@@ -89,6 +94,8 @@ impl ConsoleConfig {
             color_depth: ColorDepth::detect(|k| std::env::var(k).ok()),
             initial_view: SavedView::MyOpen,
             close_codes: DEFAULT_CLOSE_CODES.iter().map(|s| (*s).to_string()).collect(),
+            sync_every: None,
+            sync_at_start: false,
         }
     }
 
