@@ -150,6 +150,13 @@ async fn updates_notes_and_the_journal() {
     let moved = sn.tickets(TicketKind::Incident, &q, None).await.unwrap();
     assert_eq!(moved.iter().map(|t| t.sys_id.as_str()).collect::<Vec<_>>(), [inc.sys_id.as_str()]);
 
+    // The journal sync sees both entries; the id listing sees every incident.
+    let recent = sn.journal_since(since).await.unwrap();
+    assert!(recent.iter().any(|j| j.ticket_sys_id == inc.sys_id && j.value == "Unlocked in Okta"));
+    assert!(recent.iter().all(|j| j.created_on >= since));
+    let ids = sn.ticket_ids(TicketKind::Incident).await.unwrap();
+    assert_eq!(ids.len(), emu.shared.servicenow.count("incident").unwrap());
+
     // Resolving without a code and notes is refused with the instance's message.
     let err = sn.update_ticket(TicketKind::Incident, &inc.sys_id, &[("state", "6")]).await.unwrap_err();
     assert_eq!(err.status(), Some(403));

@@ -4,10 +4,12 @@
 //! Exit codes (ARCHITECTURE.md): 0 done; 1 failed (the message says why and what to do);
 //! 2 usage; 3 refused by policy.
 
+mod access;
 mod audit;
 mod console_preview;
 mod emulator;
 mod history;
+mod sync;
 mod ticket;
 mod tickets;
 mod users;
@@ -54,6 +56,22 @@ pub enum Command {
     ConsolePreview(console_preview::PreviewArgs),
     /// List tickets from the configured ServiceNow instance.
     Tickets(tickets::TicketsArgs),
+    /// The access catalog: what can be requested, approved by whom, fulfilled how.
+    Catalog(access::CatalogArgs),
+    /// Raise an access request from a ticket (shows what it grants and who will be asked).
+    Request(access::RequestArgs),
+    /// List access requests (--pending, --mine: your approvals inbox).
+    Requests(access::RequestsArgs),
+    /// Approve access requests (IDs, or --all-pending in bulk) with a comment.
+    Approve(access::DecideArgs),
+    /// Deny access requests (IDs, or --all-pending in bulk) with a comment.
+    Deny(access::DecideArgs),
+    /// Members of catalog groups with no approved request on record.
+    Orphans(access::OrphansArgs),
+    /// Run the background work: pending actions, approval timeouts, grant expiry, OIG tracking.
+    Worker(access::WorkerArgs),
+    /// Pull what changed in ServiceNow and Okta into the local store (--full: everything).
+    Sync(sync::SyncArgs),
     /// Show a ticket, or triage it: assign to yourself, add a work note or comment, change its
     /// state, resolve it (each change audited, applied exactly once).
     Ticket(ticket::TicketArgs),
@@ -158,6 +176,14 @@ async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitC
         Some(Command::ConsolePreview(args)) => console_preview::run(args, &globals).await,
         Some(Command::Tickets(args)) => tickets::run(args, &globals).await,
         Some(Command::Ticket(args)) => ticket::run(args, &globals).await,
+        Some(Command::Sync(args)) => sync::run(args, &globals).await,
+        Some(Command::Catalog(args)) => access::catalog(args, &globals).await,
+        Some(Command::Request(args)) => access::request(args, &globals).await,
+        Some(Command::Requests(args)) => access::requests(args, &globals).await,
+        Some(Command::Approve(args)) => access::decide(args, crate::domain::request::Verdict::Approve, &globals).await,
+        Some(Command::Deny(args)) => access::decide(args, crate::domain::request::Verdict::Deny, &globals).await,
+        Some(Command::Orphans(args)) => access::orphans(args, &globals).await,
+        Some(Command::Worker(args)) => access::worker(args, &globals).await,
         Some(Command::Audit(args)) => audit::run(args, &globals).await,
         Some(Command::History(args)) => history::run(args, &globals).await,
         Some(Command::Completions { shell }) => {

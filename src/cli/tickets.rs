@@ -9,7 +9,7 @@ use futures::TryStreamExt as _;
 use super::Globals;
 use crate::domain::text::sanitize_line;
 use crate::domain::{Ticket, TicketKind};
-use crate::servicenow::{Query, ServiceNowClient, ticket_from_record};
+use crate::servicenow::{ListOptions, Query, ServiceNowClient, ticket_from_record};
 
 /// Which ticket table to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -214,8 +214,6 @@ pub(super) async fn run(args: TicketsArgs, globals: &Globals) -> anyhow::Result<
     }
     Ok(ExitCode::SUCCESS)
 }
-
-use crate::servicenow::ListOptions;
 
 #[cfg(test)]
 mod tests {

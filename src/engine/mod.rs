@@ -8,6 +8,7 @@ pub mod apply;
 pub mod command;
 pub mod directory;
 pub mod routes;
+pub mod sync;
 
 use std::sync::Arc;
 use std::time::Duration;

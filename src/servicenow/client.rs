@@ -119,6 +119,7 @@ struct Inner {
     http: reqwest::Client,
     base: Url,
     auth: Auth,
+    timeout: Duration,
 }
 
 /// A ServiceNow instance, signed in. Cheap to clone; clones share one HTTP client and token.
@@ -259,7 +260,10 @@ impl ServiceNowClient {
                 token: tokio::sync::Mutex::new(None),
             },
         };
-        Ok(ServiceNowClient { inner: Arc::new(Inner { http, base, auth }), retry: RetryPolicy::default() })
+        Ok(ServiceNowClient {
+            inner: Arc::new(Inner { http, base, auth, timeout: cfg.timeout }),
+            retry: RetryPolicy::default(),
+        })
     }
 
     /// The same client with another retry policy (tests use short waits).
@@ -375,7 +379,8 @@ impl ServiceNowClient {
             });
         }
         let t = TokenResponse::parse(&body)?;
-        let lifetime = Duration::from_secs_f64(t.expires_in.unwrap_or(1799.0).max(0.0));
+        // A lifetime the server got wrong (negative, absurd) must not break the client.
+        let lifetime = Duration::from_secs_f64(t.expires_in.unwrap_or(1799.0).clamp(0.0, 86_400.0));
         Ok(Token {
             access: t.access_token,
             refresh: t.refresh_token.or_else(|| refresh.cloned()),
@@ -432,8 +437,7 @@ impl ServiceNowClient {
                         tokio::time::sleep(backoff()).await;
                         continue;
                     }
-                    let timeout = Duration::from_secs(30);
-                    let (cause, tls) = transport_cause(&e, timeout);
+                    let (cause, tls) = transport_cause(&e, self.inner.timeout);
                     return Err(ServiceNowError::Transport { url: self.origin(), cause, tls });
                 }
             };

@@ -30,4 +30,6 @@ pub use client::{
 pub use error::{Result, ServiceNowError};
 pub use query::{Condition, Operator, Query, QueryError, QueryValue};
 pub use record::{FieldValue, GroupValue, Record, Stats, StatsRow, parse_time};
-pub use tickets::{User, approval_from_record, journal_from_record, ticket_fields, ticket_from_record};
+pub use tickets::{
+    User, approval_from_record, approval_list_options, journal_from_record, ticket_fields, ticket_from_record,
+};

@@ -147,6 +147,11 @@ pub fn journal_from_record(r: &Record) -> Option<JournalEntry> {
 const APPROVAL_FIELDS: &[&str] =
     &["sys_id", "approver", "sysapproval", "document_id", "state", "sys_created_on", "sys_updated_on", "order"];
 
+/// The list options that read approval rows the way [`approval_from_record`] expects.
+pub fn approval_list_options() -> ListOptions {
+    ListOptions::fields(APPROVAL_FIELDS, DisplayValue::All)
+}
+
 /// Maps a `sysapproval_approver` row into an [`Approval`]. Comments are a journal: read them with
 /// [`ServiceNowClient::journal`] on the approval's sys_id.
 pub fn approval_from_record(r: &Record) -> Result<Approval> {
@@ -299,6 +304,33 @@ impl ServiceNowClient {
             DisplayValue::Value,
         );
         Ok(self.list("sys_journal_field", &q, &opts).await?.iter().filter_map(journal_from_record).collect())
+    }
+
+    /// Journal entries of tickets written at or after `since`, oldest first: how a sync keeps
+    /// its journal cache current without one request per ticket.
+    pub async fn journal_since(&self, since: DateTime<Utc>) -> Result<Vec<JournalEntry>> {
+        let tables: Vec<&str> = TicketKind::ALL.iter().map(|k| k.table()).collect();
+        let q = Query::new()
+            .ge("sys_created_on", since)
+            .one_of("name", tables)
+            .one_of("element", ["work_notes", "comments"])
+            .order_by("sys_created_on");
+        let opts = ListOptions {
+            page_size: 2000,
+            ..ListOptions::fields(
+                &["sys_id", "element", "element_id", "value", "sys_created_on", "sys_created_by"],
+                DisplayValue::Value,
+            )
+        };
+        Ok(self.list("sys_journal_field", &q, &opts).await?.iter().filter_map(journal_from_record).collect())
+    }
+
+    /// The sys_ids of every ticket of `kind`: what a full sync compares with its cache to notice
+    /// deleted records (the Table API does not report deletions).
+    pub async fn ticket_ids(&self, kind: TicketKind) -> Result<Vec<String>> {
+        let opts = ListOptions { page_size: 10_000, ..ListOptions::fields(&["sys_id"], DisplayValue::Value) };
+        let rows = self.list(kind.table(), &Query::new().order_by("sys_id"), &opts).await?;
+        Ok(rows.iter().map(|r| r.sys_id().to_string()).collect())
     }
 
     /// Approval rows matching `query`.

@@ -4,13 +4,12 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
 use super::query::{self, Cond, Context, Op, OrderBy, Parsed};
 use super::schema::FieldType;
-use super::store::{Db, EMPTY, RowId, Sym, Table, cmp_values};
+use super::store::{Db, EMPTY, FxSet, RowId, Sym, Table, cmp_values};
 
 /// A field reached from a table, possibly through references (`caller_id.department.name`).
 #[derive(Debug, Clone)]
@@ -113,7 +112,7 @@ enum Test {
     /// Value in the set (`=`, `IN`); negated for `!=`/`NOT IN` (empty values then excluded
     /// for references and choices, included otherwise, as the operator reference describes).
     In {
-        set: HashSet<Sym>,
+        set: FxSet<Sym>,
         neg: bool,
         keep_empty_on_neg: bool,
     },
@@ -195,7 +194,7 @@ fn num_cmp(a: &str, b: &str, numeric: bool) -> Option<Ordering> {
 
 /// Symbols a reference condition value stands for: the sys_id itself and the sys_ids of records
 /// whose display value is the value (the platform accepts both).
-fn reference_syms(db: &Db, target: &str, value: &str, out: &mut HashSet<Sym>) {
+fn reference_syms(db: &Db, target: &str, value: &str, out: &mut FxSet<Sym>) {
     if let Some(sym) = db.strings.lookup(value) {
         out.insert(sym);
         let tables: Vec<&str> = if target == "task" { super::schema::TASK_TABLES.to_vec() } else { vec![target] };
@@ -212,8 +211,53 @@ fn reference_syms(db: &Db, target: &str, value: &str, out: &mut HashSet<Sym>) {
     }
 }
 
+/// Operators that an empty value never satisfies: a dot-walked condition with one of them can
+/// be answered by the referenced records alone (a semi-join).
+fn positive(c: &Cond) -> bool {
+    matches!(
+        c.op,
+        Op::Eq
+            | Op::In
+            | Op::Like
+            | Op::StartsWith
+            | Op::EndsWith
+            | Op::Lt
+            | Op::Le
+            | Op::Gt
+            | Op::Ge
+            | Op::Between
+            | Op::IsNotEmpty
+    ) && !(matches!(c.op, Op::Eq | Op::Like | Op::StartsWith | Op::EndsWith) && c.value.is_empty())
+}
+
+/// `ref.rest OP value` as "ref is one of the records matching `rest OP value`": one pass over
+/// the (small) referenced table instead of a reference lookup per row.
+fn semi_join(db: &Db, table: usize, c: &Cond, ctx: &Context<'_>) -> Option<Pred> {
+    let (head, rest) = c.field.split_once('.')?;
+    let schema = &db.table_at(table).schema;
+    let col = schema.col(head)?;
+    let FieldType::Reference(target) = schema.fields[col].ty else { return None };
+    let targets: Vec<&str> = if target == "task" { super::schema::TASK_TABLES.to_vec() } else { vec![target] };
+    let mut set = FxSet::default();
+    for t in targets {
+        let ti = db.table_index(t)?;
+        let sub = Cond { field: rest.to_string(), op: c.op.clone(), value: c.value.clone() };
+        let filter = Filter { groups: vec![vec![vec![compile_cond(db, ti, &sub, ctx)?]]], order: Vec::new() };
+        let id_col = db.table_at(ti).schema.col("sys_id")?;
+        for row in filter.run(db, ti) {
+            set.insert(db.table_at(ti).cell(row, id_col));
+        }
+    }
+    Some(Pred::Test(Path { hops: vec![(table, col)] }, Test::In { set, neg: false, keep_empty_on_neg: false }))
+}
+
 fn compile_cond(db: &Db, table: usize, c: &Cond, ctx: &Context<'_>) -> Option<Pred> {
     let t = db.table_at(table);
+    if c.field.contains('.') && positive(c) {
+        if let Some(p) = semi_join(db, table, c, ctx) {
+            return Some(p);
+        }
+    }
     if c.op == Op::TextSearch {
         let cols = t
             .schema
@@ -231,8 +275,8 @@ fn compile_cond(db: &Db, table: usize, c: &Cond, ctx: &Context<'_>) -> Option<Pr
     let is_choice = matches!(ty, FieldType::Choice { .. });
     let numeric = ty.is_numeric();
     let value = |raw: &str| query::resolve_value(raw, ctx);
-    let syms = |values: &[String]| -> HashSet<Sym> {
-        let mut set = HashSet::new();
+    let syms = |values: &[String]| -> FxSet<Sym> {
+        let mut set = FxSet::default();
         for v in values {
             if let FieldType::Reference(target) = ty {
                 reference_syms(db, target, v, &mut set);
@@ -404,7 +448,8 @@ impl Filter {
             [(path, desc)] if path.is_direct() && !matches!(path.ty(db), FieldType::Reference(_)) => {
                 let (_, col) = path.last();
                 let order = t.sorted_by(col, &db.strings);
-                let mut rows: Vec<RowId> = order.iter().copied().filter(|&r| self.matches(db, r)).collect();
+                let (lo, hi) = self.range_on(db, t, col, &order);
+                let mut rows: Vec<RowId> = order[lo..hi].iter().copied().filter(|&r| self.matches(db, r)).collect();
                 if *desc {
                     reverse_keeping_ties(t, col, &mut rows);
                 }
@@ -416,6 +461,57 @@ impl Filter {
                 rows
             }
         }
+    }
+
+    /// The slice of a column's sorted order that range conditions AND-ed on that same column
+    /// allow (`sys_updated_on>=…^ORDERBYsys_updated_on`: a sync reads only what changed).
+    fn range_on(&self, db: &Db, t: &Table, col: usize, order: &[RowId]) -> (usize, usize) {
+        let (mut lo, mut hi) = (0, order.len());
+        let [group] = self.groups.as_slice() else { return (lo, hi) };
+        let ty = &t.schema.fields[col].ty;
+        let cmp = |row: RowId, rhs: &str| -> Ordering {
+            let v = db.strings.get(t.cell(row, col));
+            if ty.is_numeric() {
+                match (v.parse::<f64>(), rhs.parse::<f64>()) {
+                    (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+                    (Err(_), Ok(_)) => Ordering::Less,
+                    (Ok(_), Err(_)) => Ordering::Greater,
+                    _ => v.cmp(rhs),
+                }
+            } else {
+                v.cmp(rhs)
+            }
+        };
+        for clause in group {
+            let [Pred::Test(path, test)] = clause.as_slice() else { continue };
+            if !path.is_direct() || path.last().1 != col {
+                continue;
+            }
+            match test {
+                Test::Cmp { ord: Ordering::Greater, or_equal, rhs, .. } => {
+                    let p = order.partition_point(|&r| match cmp(r, rhs) {
+                        Ordering::Less => true,
+                        Ordering::Equal => !*or_equal,
+                        Ordering::Greater => false,
+                    });
+                    lo = lo.max(p);
+                }
+                Test::Cmp { ord: Ordering::Less, or_equal, rhs, .. } => {
+                    let p = order.partition_point(|&r| match cmp(r, rhs) {
+                        Ordering::Less => true,
+                        Ordering::Equal => *or_equal,
+                        Ordering::Greater => false,
+                    });
+                    hi = hi.min(p);
+                }
+                Test::Between { lo: a, hi: b, .. } => {
+                    lo = lo.max(order.partition_point(|&r| cmp(r, a) == Ordering::Less));
+                    hi = hi.min(order.partition_point(|&r| cmp(r, b) != Ordering::Greater));
+                }
+                _ => {}
+            }
+        }
+        (lo, hi.max(lo))
     }
 
     fn sort(&self, db: &Db, rows: &mut [RowId]) {

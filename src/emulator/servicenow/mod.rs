@@ -90,7 +90,7 @@ pub struct ServiceNow {
 impl ServiceNow {
     /// Builds ServiceNow's tables from the world; `rate_limit` is requests per hour per user.
     pub fn build(spec: &WorldSpec, people: &People, rate_limit: Option<u32>) -> Self {
-        let mut db = seed::build(spec, people);
+        let (mut db, history) = seed::build(spec, people);
         for (t, f) in [
             ("sys_journal_field", "element_id"),
             ("sysapproval_approver", "sysapproval"),
@@ -123,7 +123,7 @@ impl ServiceNow {
         ServiceNow {
             db: RwLock::new(db),
             epoch: spec.epoch,
-            history: seed::access::history(spec, people),
+            history,
             tokens: Mutex::new(Tokens::default()),
             rate_limit,
             rate: Mutex::new(HashMap::new()),

@@ -5,7 +5,6 @@
 //! is displayed (choice labels, reference display values), compared (numbers numerically) and
 //! written (journals append to `sys_journal_field`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One entry of a choice list (`sys_choice`).
@@ -78,7 +77,7 @@ pub struct TableSchema {
     pub display_field: &'static str,
     /// Prefix of the `number` field for ticket tables (`INC`), if any.
     pub number_prefix: Option<&'static str>,
-    index: HashMap<&'static str, usize>,
+    index: super::store::FxMap<&'static str, usize>,
 }
 
 impl TableSchema {

@@ -8,7 +8,6 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 
 use super::schema::{FieldType, TableSchema};
@@ -19,45 +18,12 @@ pub type Sym = u32;
 /// The symbol of the empty string.
 pub const EMPTY: Sym = 0;
 
-/// A fast, deterministic hasher for interned keys (FxHash's mixing step): the emulator hashes
-/// millions of short strings while building the large world, where SipHash's DoS resistance buys
-/// nothing.
-#[derive(Default, Clone, Copy)]
-pub struct FxHasher(u64);
+/// HashMap with foldhash's fixed-seed hasher: the world build hashes millions of short strings,
+/// where SipHash's DoS resistance buys nothing, and a fixed seed keeps runs identical.
+pub type FxMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-impl Hasher for FxHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut buf = [0u8; 8];
-            buf[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(buf));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.add(i as u64);
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.add(i as u64);
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-}
-
-impl FxHasher {
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-/// HashMap with [`FxHasher`].
-pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// HashSet with the same hasher.
+pub type FxSet<T> = std::collections::HashSet<T, foldhash::fast::FixedState>;
 
 /// One copy of every string any table holds.
 pub struct Interner {
@@ -70,6 +36,12 @@ impl Interner {
         let mut i = Interner { map: FxMap::default(), strs: Vec::new() };
         i.intern("");
         i
+    }
+
+    /// Makes room for `n` more strings at once (the world build knows roughly how many).
+    pub fn reserve(&mut self, n: usize) {
+        self.map.reserve(n);
+        self.strs.reserve(n);
     }
 
     /// The symbol for `s`, adding it if new.
@@ -129,6 +101,15 @@ impl Table {
             indexes: FxMap::default(),
             last_number: 0,
         }
+    }
+
+    /// Makes room for `n` more rows.
+    pub fn reserve(&mut self, n: usize) {
+        for c in &mut self.cols {
+            c.reserve(n);
+        }
+        self.live.reserve(n);
+        self.by_sys_id.reserve(n);
     }
 
     /// The table name.

@@ -197,6 +197,23 @@ fn operators_select_what_they_say() {
     check("opened_at>=2025-03-10", expect(&|r| r["opened_at"].as_str() >= "2025-03-10"));
     check("opened_at<2025-02-01 00:00:00", expect(&|r| r["opened_at"].as_str() < "2025-02-01 00:00:00"));
     check("sys_updated_onSAMEASopened_at", expect(&|r| r["sys_updated_on"] == r["opened_at"]));
+    // Range conditions on the sort column seek into its sorted order.
+    check(
+        "opened_at>=2025-03-01^opened_at<2025-03-05 12:00:00^ORDERBYopened_at",
+        expect(&|r| r["opened_at"].as_str() >= "2025-03-01" && r["opened_at"].as_str() < "2025-03-05 12:00:00"),
+    );
+    check(
+        "sys_updated_on>2025-03-11 08:00:00^ORDERBYDESCsys_updated_on",
+        expect(&|r| r["sys_updated_on"].as_str() > "2025-03-11 08:00:00"),
+    );
+    check("priority>=2^priority<=3^ORDERBYpriority", expect(&|r| ["2", "3"].contains(&r["priority"].as_str())));
+    check("priorityBETWEEN4@5^ORDERBYDESCpriority", expect(&|r| ["4", "5"].contains(&r["priority"].as_str())));
+    check("caller_id.department.name=Finance", {
+        let finance = sn.find("cmn_department", "name", "Finance")[0]["sys_id"].clone();
+        let users: std::collections::HashSet<String> =
+            sn.find("sys_user", "department", &finance).into_iter().map(|u| u["sys_id"].clone()).collect();
+        expect(&|r| users.contains(&r["caller_id"]))
+    });
     check("bogus_field=1^priority=1", expect(&|r| r["priority"] == "1"));
     check("short_description=zzz", vec![]);
     let sd = sn.find("sys_user_group", "name", "Service Desk")[0]["sys_id"].clone();

@@ -477,6 +477,40 @@ pub fn history(spec: &WorldSpec, people: &People) -> Vec<AccessRequest> {
         );
     }
 
+    // Sam's decided second steps: one approved, one rejected, at every scale.
+    for (days, decision) in [(5, Decision::Approved), (3, Decision::Rejected)] {
+        let who = pick_person(&mut rng);
+        let Some(mgr) = manager_of(who) else { continue };
+        let e = entry("aws-prod-admin").unwrap_or(&CATALOG[4]);
+        let opened = epoch - Duration::days(days) - Duration::minutes(rng.random_range(0..600));
+        let step1 = opened + Duration::minutes(rng.random_range(10..120));
+        let step2 = step1 + Duration::minutes(rng.random_range(10..240));
+        let approved = decision == Decision::Approved;
+        push(
+            &mut out,
+            AccessRequest {
+                id: 0,
+                requested_for: who,
+                opened_by: who,
+                entry: e,
+                opened_at: opened,
+                justification: justification(&mut rng),
+                duration_hours: Some(4),
+                steps: vec![
+                    Step {
+                        approvers: vec![mgr],
+                        asked_at: Some(opened),
+                        decision: Some((Decision::Approved, mgr, step1)),
+                    },
+                    Step { approvers: vec![sam], asked_at: Some(step1), decision: Some((decision, sam, step2)) },
+                ],
+                outcome: if approved { Outcome::Approved } else { Outcome::Rejected },
+                granted_at: approved.then(|| step2 + Duration::minutes(2)),
+                via_oig: true,
+            },
+        );
+    }
+
     // History over the last six weeks until the approval rows reach the scale's target.
     let rows = |out: &[AccessRequest]| -> usize {
         out.iter().map(|r| r.steps.iter().map(|s| s.approvers.len()).sum::<usize>()).sum()
@@ -582,6 +616,13 @@ mod tests {
             .count();
         assert!((20..=30).contains(&alex_pending), "alex has {alex_pending} pending");
         assert!(h.iter().any(|r| r.outcome == Outcome::Rejected));
+        let sam = Persona::Sam.index();
+        for d in [Decision::Approved, Decision::Rejected] {
+            assert!(
+                h.iter().any(|r| r.steps.iter().any(|s| s.decision.is_some_and(|(x, by, _)| x == d && by == sam))),
+                "sam has {d:?} history"
+            );
+        }
         assert!(h.iter().any(|r| r.outcome == Outcome::Approved && r.requested_for > 5));
         // Nobody approves their own request.
         for r in &h {

@@ -35,9 +35,29 @@ pub fn sys_id(seed: u64, table: &str, n: u64) -> String {
     format!("{a:016x}{b:016x}")
 }
 
-/// The platform's `yyyy-MM-dd HH:mm:ss`.
+/// The platform's `yyyy-MM-dd HH:mm:ss`, written by hand: chrono's formatter parses its
+/// pattern on every call, and the large world formats a million timestamps.
 pub fn fmt(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
+    use chrono::{Datelike as _, Timelike as _};
+    let mut s = String::with_capacity(19);
+    let two = |s: &mut String, n: u32| {
+        s.push(char::from(b'0' + (n / 10) as u8));
+        s.push(char::from(b'0' + (n % 10) as u8));
+    };
+    let y = t.year().clamp(0, 9999) as u32;
+    two(&mut s, y / 100);
+    two(&mut s, y % 100);
+    s.push('-');
+    two(&mut s, t.month());
+    s.push('-');
+    two(&mut s, t.day());
+    s.push(' ');
+    two(&mut s, t.hour());
+    s.push(':');
+    two(&mut s, t.minute());
+    s.push(':');
+    two(&mut s, t.second());
+    s
 }
 
 /// A row being built: cells by column, interned as they are set.
@@ -112,15 +132,34 @@ impl Groups {
     }
 }
 
-/// Builds every ServiceNow table of the world.
-pub fn build(spec: &WorldSpec, people: &People) -> Db {
+/// Builds every ServiceNow table of the world, and returns the access history the requested
+/// items were written from.
+pub fn build(spec: &WorldSpec, people: &People) -> (Db, Vec<AccessRequest>) {
     let mut db = Db::new(schema::all());
+    let (users, tickets) = (
+        people.people.len(),
+        match spec.scale {
+            Scale::Demo => 1_000,
+            Scale::Large => 100_000,
+        },
+    );
+    db.strings.reserve(users * 4 + tickets * 12);
+    for (t, n) in [
+        ("sys_user", users),
+        ("incident", tickets),
+        ("sys_journal_field", tickets * 2),
+        ("sysapproval_approver", tickets / 5),
+    ] {
+        if let Some(i) = db.table_index(t) {
+            db.table_mut(i).reserve(n);
+        }
+    }
     let org = org(&mut db, spec, people);
     choices(&mut db, spec.seed);
     let history = access::history(spec, people);
     let counts = requests(&mut db, spec, &org, &history);
     incidents(&mut db, spec, &org, counts);
-    db
+    (db, history)
 }
 
 fn sys_fields(rec: &mut Rec, db: &mut Db, created: &str, created_by: &str, updated: &str, updated_by: &str, mods: u32) {
@@ -1175,5 +1214,32 @@ fn incidents(db: &mut Db, spec: &WorldSpec, org: &Org<'_>, mut counts: Counts) {
         sys_fields(&mut r, db, &opened_s, &creator, &fmt(last), &last_by, mods);
         debug_assert_eq!(r.table, inc_t);
         r.push(db);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn timestamps_match_the_platform_format() {
+        for t in [
+            Utc.with_ymd_and_hms(2025, 3, 9, 7, 5, 3).unwrap(),
+            Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(2031, 1, 1, 0, 0, 0).unwrap(),
+        ] {
+            assert_eq!(fmt(t), t.format("%Y-%m-%d %H:%M:%S").to_string());
+        }
+    }
+
+    #[test]
+    fn sys_ids_are_32_hex_and_distinct() {
+        let a = sys_id(1, "incident", 0);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_ne!(a, sys_id(1, "incident", 1));
+        assert_ne!(a, sys_id(1, "sc_task", 0));
+        assert_ne!(a, sys_id(2, "incident", 0));
     }
 }
