@@ -648,6 +648,28 @@ impl Store {
             .collect())
     }
 
+    /// A value that changes whenever a cached ticket, journal entry or approval is added, changed
+    /// or removed (counts, the sum of `sys_mod_count`s, the newest update): how the console tells
+    /// whether a sync brought anything worth reloading the queue for, in one cheap query.
+    pub async fn ticket_fingerprint(&self) -> Result<[i64; 6], StoreError> {
+        const SQL: &str = "SELECT (SELECT COUNT(*) FROM tickets), (SELECT COALESCE(SUM(mod_count), 0) FROM tickets), \
+                           (SELECT COALESCE(MAX(updated_us), 0) FROM tickets), (SELECT COUNT(*) FROM journal_entries), \
+                           (SELECT COUNT(*) FROM approvals), (SELECT COALESCE(MAX(updated_us), 0) FROM approvals)";
+        // SUM over BIGINT is NUMERIC on PostgreSQL: cast it back so both backends decode the same.
+        const POSTGRES: &str = "SELECT (SELECT COUNT(*) FROM tickets), (SELECT CAST(COALESCE(SUM(mod_count), 0) AS BIGINT) \
+                                FROM tickets), (SELECT COALESCE(MAX(updated_us), 0) FROM tickets), (SELECT COUNT(*) FROM \
+                                journal_entries), (SELECT COUNT(*) FROM approvals), (SELECT COALESCE(MAX(updated_us), 0) \
+                                FROM approvals)";
+        type Six = (i64, i64, i64, i64, i64, i64);
+        let r: Six = match &self.backend {
+            Backend::Sqlite(p) => sqlx::query_as(SQL).fetch_one(p).await.ctx("fingerprinting the ticket cache")?,
+            Backend::Postgres(p) => {
+                sqlx::query_as(POSTGRES).fetch_one(p).await.ctx("fingerprinting the ticket cache")?
+            }
+        };
+        Ok([r.0, r.1, r.2, r.3, r.4, r.5])
+    }
+
     /// How many records of each kind the cache holds.
     pub async fn cache_counts(&self) -> Result<CacheCounts, StoreError> {
         const SQL: &str = "SELECT (SELECT COUNT(*) FROM tickets), (SELECT COUNT(*) FROM journal_entries), \

@@ -19,6 +19,7 @@ use futures::TryStreamExt as _;
 use tokio::sync::{OnceCell, broadcast};
 
 use crate::domain::{App, Group, TicketKind};
+use crate::engine::sync::{SyncOptions, SyncReport};
 use crate::engine::{self, Engine, EngineEvent, Finished};
 use crate::store::{self, AssignedTo, AuditQuery, QueueFilter, QueueOrder, StoreError, source};
 use crate::tui::action::Action;
@@ -40,27 +41,9 @@ const LIVE_MEMBER_LIMIT: u64 = 2_000;
 /// event (a lagging subscription).
 const OUTCOME_POLL: Duration = Duration::from_millis(500);
 
-/// Pulls changes from ServiceNow and Okta into the store: the console's `:sync` and its
-/// background sync. Supplied by whoever builds the handler, so the console does not depend on
-/// how syncing is done.
-pub trait Syncer: Send + Sync + 'static {
-    /// Runs one sync. `Ok` says what changed, `Err` why it failed and what to do.
-    fn sync(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<SyncReport, String>> + Send + '_>>;
-}
-
-/// What one sync did, for the console.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SyncReport {
-    /// A few words (`42 tickets, 3 users updated`).
-    pub summary: String,
-    /// Whether any ticket changed (the queue is reloaded only then).
-    pub tickets_changed: bool,
-}
-
 /// The effect handler over an [`Engine`].
 pub struct EngineHandler {
     engine: Engine,
-    syncer: Option<Box<dyn Syncer>>,
     /// Makes idempotency keys unique to this console session.
     session: String,
     /// The operator's ServiceNow assignment groups (sys_ids), asked once.
@@ -70,21 +53,14 @@ pub struct EngineHandler {
 }
 
 impl EngineHandler {
-    /// A handler over `engine`; `:sync` is refused until [`EngineHandler::with_syncer`].
+    /// A handler over `engine`.
     pub fn new(engine: Engine) -> EngineHandler {
         EngineHandler {
             engine,
-            syncer: None,
             session: uuid::Uuid::new_v4().simple().to_string(),
             my_groups: OnceCell::new(),
             verified: AtomicBool::new(false),
         }
-    }
-
-    /// Adds the sync the console runs on `:sync` and in the background.
-    pub fn with_syncer(mut self, syncer: impl Syncer) -> EngineHandler {
-        self.syncer = Some(Box::new(syncer));
-        self
     }
 
     /// The engine.
@@ -445,15 +421,30 @@ impl EngineHandler {
 
     // ---- sync
 
+    /// An incremental sync of both services (the engine's), reported in a few words.
     async fn sync(&self, reply: &Reply) {
-        let Some(syncer) = &self.syncer else {
-            let error = "this console has no sync: run `grantdesk sync` beside it".to_string();
-            reply.send(Action::SyncFailed { error }).await;
-            return;
-        };
-        let action = match syncer.sync().await {
-            Ok(r) => Action::SyncFinished { summary: r.summary, queue_changed: r.tickets_changed },
-            Err(error) => Action::SyncFailed { error },
+        let before = self.store().ticket_fingerprint().await.ok();
+        let engine = self.engine.clone();
+        // `Engine::sync`'s future is not `Send` as rustc sees it (a higher-ranked lifetime in a
+        // closure it holds across an await), so it cannot run on a spawned task; it runs on a
+        // blocking thread driving it on this runtime instead, which never blocks the console.
+        let runtime = tokio::runtime::Handle::current();
+        let result = tokio::task::spawn_blocking(move || {
+            runtime.block_on(async move { engine.sync(SyncOptions::default(), &|_| {}).await })
+        })
+        .await;
+        let action = match result {
+            Ok(Ok(report)) => {
+                // An incremental sync re-reads the records at its watermark, so "fetched" is not
+                // "changed": the cache itself says whether the queue is worth reloading.
+                let after = self.store().ticket_fingerprint().await.ok();
+                Action::SyncFinished {
+                    summary: sync_summary(&report),
+                    queue_changed: before.is_none() || before != after,
+                }
+            }
+            Ok(Err(e)) => Action::SyncFailed { error: e.to_string() },
+            Err(e) => Action::SyncFailed { error: format!("the sync stopped unexpectedly: {e}") },
         };
         reply.send(action).await;
     }
@@ -570,6 +561,42 @@ impl EffectHandler for EngineHandler {
             Effect::RunCommand { id, command } => self.run_command(id, command, &reply).await,
         }
     }
+}
+
+/// A sync report in a few words: what was fetched (`fetched 12 tickets, 3 Okta users in 0.4 s`).
+pub fn sync_summary(report: &SyncReport) -> String {
+    let tickets = tickets_source();
+    let mut fetched_tickets = 0u64;
+    let mut parts: Vec<String> = Vec::new();
+    for s in &report.sources {
+        if tickets.contains(&s.source) {
+            fetched_tickets += s.fetched;
+            continue;
+        }
+        if s.fetched == 0 {
+            continue;
+        }
+        let what = match s.source.as_str() {
+            "servicenow:sysapproval_approver" => "approvals",
+            "servicenow:sys_journal_field" => "journal entries",
+            source::OKTA_USERS => "Okta users",
+            source::OKTA_GROUPS => "Okta groups",
+            source::OKTA_MEMBERSHIPS => "memberships",
+            source::OKTA_APPS => "Okta apps",
+            source::OKTA_LOGS => "System Log events",
+            other => other,
+        };
+        parts.push(format!("{} {what}", s.fetched));
+    }
+    if fetched_tickets > 0 {
+        parts.insert(0, format!("{fetched_tickets} tickets"));
+    }
+    let removed: u64 = report.sources.iter().map(|s| s.removed).sum();
+    if removed > 0 {
+        parts.push(format!("{removed} removed"));
+    }
+    let what = if parts.is_empty() { "nothing".to_string() } else { parts.join(", ") };
+    format!("fetched {what} in {:.1} s", report.seconds)
 }
 
 /// Every ServiceNow table the queue is made of.
