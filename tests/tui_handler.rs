@@ -282,7 +282,9 @@ async fn dashboard_and_sync_answer() {
     // Right after a sync, another finds nothing new and does not ask for a queue reload.
     let got = answers(&w, Effect::Sync).await;
     match got.as_slice() {
-        [Action::SyncFinished { summary, queue_changed: false }] => assert!(summary.starts_with("fetched")),
+        [Action::TicketsSynced { changed: false }, Action::SyncFinished { summary, queue_changed: false }] => {
+            assert!(summary.starts_with("fetched"), "{summary}");
+        }
         other => panic!("{other:?}"),
     }
     // Someone changes a ticket in ServiceNow: the next sync says the queue is worth reloading.
@@ -290,7 +292,10 @@ async fn dashboard_and_sync_answer() {
     let changed = w.sn.update_ticket(TicketKind::Incident, &riley.sys_id, &[("state", "3")]).await.unwrap();
     assert_eq!(changed.state_label, "On Hold");
     let got = answers(&w, Effect::Sync).await;
-    assert!(matches!(got.as_slice(), [Action::SyncFinished { queue_changed: true, .. }]), "{got:?}");
+    assert!(
+        matches!(got.as_slice(), [Action::TicketsSynced { changed: true }, Action::SyncFinished { .. }]),
+        "{got:?}"
+    );
     let after = rileys(&queue(&w, SavedView::AllOpen).await);
     assert_eq!(after.state, "On Hold");
     assert!(after.mod_count > riley.mod_count);

@@ -215,6 +215,12 @@ pub enum Action {
         /// Whether tickets changed, so the queue is worth reloading.
         queue_changed: bool,
     },
+    /// The tickets part of a sync is in the cache (the rest may follow): reload the queue if
+    /// anything changed.
+    TicketsSynced {
+        /// Whether any ticket, journal entry or approval changed.
+        changed: bool,
+    },
     /// A sync failed.
     SyncFailed {
         /// Why.

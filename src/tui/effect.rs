@@ -17,7 +17,7 @@
 //! | [`Effect::LoadAudit`] | [`Action::AuditLoaded`] or [`Action::AuditLoadFailed`] |
 //! | [`Effect::VerifyAudit`] | [`Action::AuditVerified`] |
 //! | [`Effect::LoadDashboard`] | [`Action::DashboardLoaded`] (silence is fine if it fails) |
-//! | [`Effect::Sync`] | [`Action::SyncFinished`] (saying whether tickets changed) or [`Action::SyncFailed`], optionally [`Action::QueueRowsChanged`] |
+//! | [`Effect::Sync`] | optionally [`Action::TicketsSynced`] as soon as tickets are cached, then [`Action::SyncFinished`] or [`Action::SyncFailed`] |
 //! | [`Effect::RunCommand`] | optionally [`Action::CommandQueued`] once durable, then exactly one of [`Action::CommandSucceeded`] / [`Action::CommandFailed`] with the same [`CommandId`] |
 //!
 //! Answers may come in any order and at any time; the console drops answers for things it no

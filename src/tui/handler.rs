@@ -421,32 +421,59 @@ impl EngineHandler {
 
     // ---- sync
 
-    /// An incremental sync of both services (the engine's), reported in a few words.
+    /// An incremental sync (the engine's): ServiceNow first, so the queue shows new tickets as
+    /// soon as they are cached, then Okta; reported in a few words.
     async fn sync(&self, reply: &Reply) {
         let before = self.store().ticket_fingerprint().await.ok();
+        let servicenow = SyncOptions { servicenow: true, okta: false, full: false };
+        let mut sources = Vec::new();
+        let mut seconds = 0.0;
+        match self.sync_part(servicenow).await {
+            Ok(report) => {
+                seconds += report.seconds;
+                sources.extend(report.sources);
+            }
+            Err(error) => {
+                reply.send(Action::SyncFailed { error }).await;
+                return;
+            }
+        }
+        // An incremental sync re-reads the records at its watermark, so "fetched" is not
+        // "changed": the cache itself says whether the queue is worth reloading.
+        let after = self.store().ticket_fingerprint().await.ok();
+        if !reply.send(Action::TicketsSynced { changed: before.is_none() || before != after }).await {
+            return;
+        }
+        if self.engine.okta().is_ok() {
+            match self.sync_part(SyncOptions { servicenow: false, okta: true, full: false }).await {
+                Ok(report) => {
+                    seconds += report.seconds;
+                    sources.extend(report.sources);
+                }
+                Err(error) => {
+                    reply.send(Action::SyncFailed { error: format!("Okta: {error}") }).await;
+                    return;
+                }
+            }
+        }
+        let report = SyncReport { sources, requests: 0, seconds, store_seconds: 0.0, full: false };
+        reply.send(Action::SyncFinished { summary: sync_summary(&report), queue_changed: false }).await;
+    }
+
+    async fn sync_part(&self, options: SyncOptions) -> Result<SyncReport, String> {
         let engine = self.engine.clone();
         // `Engine::sync`'s future is not `Send` as rustc sees it (a higher-ranked lifetime in a
         // closure it holds across an await), so it cannot run on a spawned task; it runs on a
         // blocking thread driving it on this runtime instead, which never blocks the console.
         let runtime = tokio::runtime::Handle::current();
-        let result = tokio::task::spawn_blocking(move || {
-            runtime.block_on(async move { engine.sync(SyncOptions::default(), &|_| {}).await })
-        })
-        .await;
-        let action = match result {
-            Ok(Ok(report)) => {
-                // An incremental sync re-reads the records at its watermark, so "fetched" is not
-                // "changed": the cache itself says whether the queue is worth reloading.
-                let after = self.store().ticket_fingerprint().await.ok();
-                Action::SyncFinished {
-                    summary: sync_summary(&report),
-                    queue_changed: before.is_none() || before != after,
-                }
-            }
-            Ok(Err(e)) => Action::SyncFailed { error: e.to_string() },
-            Err(e) => Action::SyncFailed { error: format!("the sync stopped unexpectedly: {e}") },
-        };
-        reply.send(action).await;
+        let result =
+            tokio::task::spawn_blocking(move || runtime.block_on(async move { engine.sync(options, &|_| {}).await }))
+                .await;
+        match result {
+            Ok(Ok(report)) => Ok(report),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(format!("the sync stopped unexpectedly: {e}")),
+        }
     }
 
     // ---- commands

@@ -399,10 +399,13 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
             state.last_sync = Some((state.now, summary));
             state.next_sync = state.sync_every.map(|every| state.now + every);
             if queue_changed {
-                load_queue(state, fx);
-                if let Screen::Ticket(t) = state.screen() {
-                    fx.effects.push(Effect::LoadTicket { number: t.number.clone(), sys_id: t.sys_id.clone() });
-                }
+                reload_tickets(state, fx);
+            }
+        }
+        Action::TicketsSynced { changed } => {
+            fx.render = false;
+            if changed {
+                reload_tickets(state, fx);
             }
         }
         Action::SyncFailed { error } => {
@@ -489,6 +492,14 @@ fn after_change(state: &mut State, command: &Command, fx: &mut Effects) {
     }
     if let Some(u) = command.user() {
         load_user(state, &u.login.to_lowercase(), fx);
+    }
+}
+
+/// After tickets changed in the cache: the queue again, and the ticket on screen.
+fn reload_tickets(state: &mut State, fx: &mut Effects) {
+    load_queue(state, fx);
+    if let Screen::Ticket(t) = state.screen() {
+        fx.effects.push(Effect::LoadTicket { number: t.number.clone(), sys_id: t.sys_id.clone() });
     }
 }
 
