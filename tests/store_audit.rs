@@ -98,6 +98,17 @@ async fn appends_chain_and_verify(db: &TestDb) {
     assert_eq!(ticket[0].request_id, "req0042");
     assert_eq!(ticket[0].detail_str("justification").as_deref(), Some("reason 42"));
     assert_eq!(ticket[0].time(), Some(t0() + Duration::minutes(42)));
+
+    // The console's free-text filter: any of the named columns, any case, `%`/`_` taken literally.
+    let text = |t: &str| AuditQuery { text: Some(t.into()), limit: 1000, ..Default::default() };
+    let alex = store.audit_records(&text("ALEX.app")).await.unwrap();
+    assert_eq!(alex.len(), (0..250).filter(|i| i % 3 == 0).count());
+    let ritm = store.audit_records(&text("rItM0010042")).await.unwrap();
+    assert_eq!(ritm.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![43]);
+    assert_eq!(store.audit_records(&text("zoom-users")).await.unwrap().len(), 125);
+    assert!(store.audit_records(&text("user3%")).await.unwrap().is_empty(), "% is not a wildcard");
+    assert!(store.audit_records(&text("zoom_users")).await.unwrap().is_empty(), "_ is not a wildcard");
+    assert_eq!(store.audit_records(&text("  ")).await.unwrap().len(), 250, "blank text filters nothing");
 }
 
 async fn the_database_refuses_edits(db: &TestDb) {

@@ -7,7 +7,8 @@
 mod access;
 mod audit;
 mod bench_peer;
-mod console_preview;
+mod console;
+mod demo;
 mod emulator;
 mod history;
 mod sync;
@@ -39,6 +40,9 @@ pub struct Cli {
     /// Refuse every action that changes anything (the console hides them and shows a banner).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Console options (bare `grantdesk` opens the console).
+    #[command(flatten)]
+    pub console: console::ConsoleArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -52,9 +56,8 @@ pub enum Command {
     Users(users::UsersArgs),
     /// Show one Okta user: profile, status, groups, apps and recent System Log events.
     User(users::UserArgs),
-    /// The console over generated fixture data (development preview; goes when `demo` lands).
-    #[command(hide = true)]
-    ConsolePreview(console_preview::PreviewArgs),
+    /// The console on the built-in emulator with a fresh store, as dana.desk: no set-up.
+    Demo(demo::DemoArgs),
     /// List tickets from the configured ServiceNow instance.
     Tickets(tickets::TicketsArgs),
     /// The access catalog: what can be requested, approved by whom, fulfilled how.
@@ -149,7 +152,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(run(cli.command, globals));
+    let result = runtime.block_on(run(cli.command, cli.console, globals));
     match result {
         Ok(code) => code,
         // The reader went away (`grantdesk … | head`): stop quietly, as Unix tools do.
@@ -179,16 +182,13 @@ pub fn one_line(e: &anyhow::Error) -> String {
     crate::domain::text::sanitize_line(&parts.join(": ")).into_owned()
 }
 
-async fn run(command: Option<Command>, globals: Globals) -> anyhow::Result<ExitCode> {
+async fn run(command: Option<Command>, console: console::ConsoleArgs, globals: Globals) -> anyhow::Result<ExitCode> {
     match command {
-        None => {
-            Cli::command().print_help()?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None => console::run(console, &globals).await,
         Some(Command::Emulator(args)) => emulator::run(args, &globals).await,
         Some(Command::Users(args)) => users::run_users(args, &globals).await,
         Some(Command::User(args)) => users::run_user(args, &globals).await,
-        Some(Command::ConsolePreview(args)) => console_preview::run(args, &globals).await,
+        Some(Command::Demo(args)) => demo::run(args, console, &globals).await,
         Some(Command::Tickets(args)) => tickets::run(args, &globals).await,
         Some(Command::Ticket(args)) => ticket::run(args, &globals).await,
         Some(Command::Sync(args)) => sync::run(args, &globals).await,

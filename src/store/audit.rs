@@ -179,6 +179,9 @@ pub struct AuditQuery {
     pub ticket: Option<String>,
     /// Only this operator's events.
     pub operator: Option<String>,
+    /// Only events whose operator, action, subject, object, ticket or outcome contains this text
+    /// (case-insensitive; `%` and `_` are plain characters) — the console's audit filter.
+    pub text: Option<String>,
     /// Only events before this sequence number (paging backwards).
     pub before_seq: Option<u64>,
     /// Time window.
@@ -383,8 +386,14 @@ impl Store {
             audit_columns!(),
             " FROM audit_log WHERE ($1 IS NULL OR subject = $1) AND ($2 IS NULL OR object = $2) \
              AND ($3 IS NULL OR ticket = $3) AND ($4 IS NULL OR operator = $4) AND seq < $5 \
-             AND time_us >= $6 AND time_us < $7 ORDER BY seq DESC LIMIT $8"
+             AND time_us >= $6 AND time_us < $7 AND ($9 IS NULL OR lower(operator || ' ' || action || ' ' || subject \
+             || ' ' || object || ' ' || ticket || ' ' || outcome) LIKE $9 ESCAPE '\\') ORDER BY seq DESC LIMIT $8"
         );
+        // A LIKE pattern that matches the text literally anywhere.
+        let pattern = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| {
+            let escaped = t.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let (since, until) = query.range.bounds();
         let before = query.before_seq.map_or(i64::MAX, |s| i64::try_from(s).unwrap_or(i64::MAX));
         let limit = if query.limit == 0 { 100 } else { i64::from(query.limit) };
@@ -397,6 +406,7 @@ impl Store {
             .bind(since)
             .bind(until)
             .bind(limit)
+            .bind(pattern.as_deref())
             .fetch_all(p)
             .await
             .ctx("listing audit events"))?;

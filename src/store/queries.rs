@@ -30,6 +30,8 @@ pub struct QueueRow {
     pub short_description: String,
     /// Caller's name.
     pub caller: String,
+    /// Caller's email, which is their Okta login (empty when unknown).
+    pub caller_email: String,
     /// Assignment group sys_id (empty when none).
     pub group_sys_id: String,
     /// Assignment group name.
@@ -258,6 +260,7 @@ struct QueueDbRow {
     active: bool,
     short_description: String,
     caller_display: String,
+    caller_email: String,
     group_sys_id: String,
     group_display: String,
     assigned_sys_id: String,
@@ -283,6 +286,7 @@ impl TryFrom<QueueDbRow> for QueueRow {
             active: r.active,
             short_description: r.short_description,
             caller: r.caller_display,
+            caller_email: r.caller_email,
             group_sys_id: r.group_sys_id,
             group: r.group_display,
             assigned_sys_id: r.assigned_sys_id,
@@ -670,6 +674,28 @@ impl Store {
                 count: rows.iter().find(|r| r.0 == i as i64).map_or(0, |r| r.1.max(0) as u64),
             })
             .collect())
+    }
+
+    /// A value that changes whenever a cached ticket, journal entry or approval is added, changed
+    /// or removed (counts, the sum of `sys_mod_count`s, the newest update): how the console tells
+    /// whether a sync brought anything worth reloading the queue for, in one cheap query.
+    pub async fn ticket_fingerprint(&self) -> Result<[i64; 6], StoreError> {
+        const SQL: &str = "SELECT (SELECT COUNT(*) FROM tickets), (SELECT COALESCE(SUM(mod_count), 0) FROM tickets), \
+                           (SELECT COALESCE(MAX(updated_us), 0) FROM tickets), (SELECT COUNT(*) FROM journal_entries), \
+                           (SELECT COUNT(*) FROM approvals), (SELECT COALESCE(MAX(updated_us), 0) FROM approvals)";
+        // SUM over BIGINT is NUMERIC on PostgreSQL: cast it back so both backends decode the same.
+        const POSTGRES: &str = "SELECT (SELECT COUNT(*) FROM tickets), (SELECT CAST(COALESCE(SUM(mod_count), 0) AS BIGINT) \
+                                FROM tickets), (SELECT COALESCE(MAX(updated_us), 0) FROM tickets), (SELECT COUNT(*) FROM \
+                                journal_entries), (SELECT COUNT(*) FROM approvals), (SELECT COALESCE(MAX(updated_us), 0) \
+                                FROM approvals)";
+        type Six = (i64, i64, i64, i64, i64, i64);
+        let r: Six = match &self.backend {
+            Backend::Sqlite(p) => sqlx::query_as(SQL).fetch_one(p).await.ctx("fingerprinting the ticket cache")?,
+            Backend::Postgres(p) => {
+                sqlx::query_as(POSTGRES).fetch_one(p).await.ctx("fingerprinting the ticket cache")?
+            }
+        };
+        Ok([r.0, r.1, r.2, r.3, r.4, r.5])
     }
 
     /// How many records of each kind the cache holds.

@@ -212,6 +212,14 @@ pub enum Action {
     SyncFinished {
         /// What it did, in a few words (`42 tickets, 3 users updated`).
         summary: String,
+        /// Whether tickets changed, so the queue is worth reloading.
+        queue_changed: bool,
+    },
+    /// The tickets part of a sync is in the cache (the rest may follow): reload the queue if
+    /// anything changed.
+    TicketsSynced {
+        /// Whether any ticket, journal entry or approval changed.
+        changed: bool,
     },
     /// A sync failed.
     SyncFailed {

@@ -10,18 +10,18 @@
 //!
 //! | effect | answer with |
 //! |---|---|
-//! | [`Effect::LoadQueue`] | [`Action::QueueLoaded`] (cache first, then again when fresh) or [`Action::QueueLoadFailed`] |
+//! | [`Effect::LoadQueue`] | [`Action::QueueLoaded`] once (`Cache` with the cache's age, or `Live`) or [`Action::QueueLoadFailed`] |
 //! | [`Effect::LoadTicket`] | [`Action::TicketLoaded`] (cache, then live) or [`Action::TicketLoadFailed`] |
 //! | [`Effect::LoadUser`] | [`Action::UserLoaded`] (cache, then live) or [`Action::UserLoadFailed`] |
 //! | [`Effect::LoadGroup`] | [`Action::GroupLoaded`] or [`Action::GroupLoadFailed`] |
 //! | [`Effect::LoadAudit`] | [`Action::AuditLoaded`] or [`Action::AuditLoadFailed`] |
 //! | [`Effect::VerifyAudit`] | [`Action::AuditVerified`] |
 //! | [`Effect::LoadDashboard`] | [`Action::DashboardLoaded`] (silence is fine if it fails) |
-//! | [`Effect::Sync`] | [`Action::SyncFinished`] or [`Action::SyncFailed`], optionally [`Action::QueueRowsChanged`] |
+//! | [`Effect::Sync`] | optionally [`Action::TicketsSynced`] as soon as tickets are cached, then [`Action::SyncFinished`] or [`Action::SyncFailed`] |
 //! | [`Effect::RunCommand`] | optionally [`Action::CommandQueued`] once durable, then exactly one of [`Action::CommandSucceeded`] / [`Action::CommandFailed`] with the same [`CommandId`] |
 //!
 //! Answers may come in any order and at any time; the console drops answers for things it no
-//! longer shows. A load may be answered twice — first from the local cache
+//! longer shows. A ticket, user or group load may be answered twice — first from the local cache
 //! ([`DataSource::Cache`]), then from the service ([`DataSource::Live`]) — which is how the
 //! console shows the caller's Okta account instantly and refreshes it a moment later.
 //!
@@ -76,7 +76,8 @@ pub enum Effect {
     VerifyAudit,
     /// Figures for the dashboard.
     LoadDashboard,
-    /// Pull changes from ServiceNow and Okta into the cache now.
+    /// Pull changes from ServiceNow and Okta into the cache now: asked by the operator (`:sync`)
+    /// or by the console's own clock ([`crate::tui::ConsoleConfig::sync_every`]).
     Sync,
     /// Apply a change the operator asked for (through the outbox and the audit log).
     RunCommand {

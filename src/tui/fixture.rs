@@ -1,6 +1,6 @@
 //! A FIXTURE, not the product: an in-memory [`EffectHandler`] over generated data, for the
-//! console's own tests, benchmarks and the hidden `console-preview` command. The real console is
-//! wired to the store and the engine instead.
+//! console's own tests and benchmarks. The real console runs on [`crate::tui::handler`], over the
+//! store and the engine.
 //!
 //! The data is deterministic for a seed: Example Corp's personas (riley.requester LOCKED_OUT,
 //! casey.contractor, …), thousands to 100,000 tickets spread over six weeks, journals, approvals,
@@ -811,7 +811,9 @@ impl FixtureData {
             }
             Effect::VerifyAudit => vec![Action::AuditVerified(AuditVerify::Intact { events: self.audit.len() as u64 })],
             Effect::LoadDashboard => vec![Action::DashboardLoaded(Box::new(self.dashboard()))],
-            Effect::Sync => vec![Action::SyncFinished { summary: "nothing new (fixture)".into() }],
+            Effect::Sync => {
+                vec![Action::SyncFinished { summary: "nothing new (fixture)".into(), queue_changed: false }]
+            }
             Effect::RunCommand { id, command } => match self.apply(command) {
                 Ok(message) => vec![Action::CommandQueued { id: *id }, Action::CommandSucceeded { id: *id, message }],
                 Err(error) => vec![Action::CommandQueued { id: *id }, Action::CommandFailed { id: *id, error }],

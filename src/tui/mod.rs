@@ -8,9 +8,10 @@
 //! - [`run`] owns the terminal and the loop: it turns terminal events into actions, hands effects
 //!   to the caller's [`EffectHandler`] on tokio tasks, feeds their answers back, and draws only
 //!   when something changed, at most every 10 ms, each frame wrapped in synchronized output.
-//! - [`effect`] is the contract with the rest of grantdesk; [`fixture`] is an in-memory handler
-//!   over generated data for tests, benchmarks and the hidden `console-preview` command — a
-//!   fixture, not the product.
+//! - [`effect`] is the contract with the rest of grantdesk; [`handler`] fulfils it over the
+//!   engine and its store ([`run_with_engine`] is how `grantdesk` and `grantdesk demo` start the
+//!   console); [`fixture`] is an in-memory handler over generated data for tests and benchmarks —
+//!   a fixture, not the product.
 
 pub mod action;
 pub mod commandline;
@@ -18,8 +19,10 @@ pub mod editor;
 pub mod effect;
 pub mod filter;
 pub mod fixture;
+pub mod handler;
 pub mod keymap;
 pub mod layout;
+pub mod logging;
 pub mod state;
 mod terminal;
 pub mod theme;
@@ -27,6 +30,7 @@ pub mod update;
 pub mod view;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub use action::Action;
 pub use effect::{Command, Effect, EffectHandler, Reply, SavedView};
@@ -71,6 +75,10 @@ pub struct ConsoleConfig {
     pub initial_view: SavedView,
     /// Close codes offered by the resolve form.
     pub close_codes: Vec<String>,
+    /// Sync in the background this often (`None`: only on `:sync`).
+    pub sync_every: Option<std::time::Duration>,
+    /// Start a background sync as soon as the console opens.
+    pub sync_at_start: bool,
 }
 
 impl ConsoleConfig {
@@ -89,6 +97,8 @@ impl ConsoleConfig {
             color_depth: ColorDepth::detect(|k| std::env::var(k).ok()),
             initial_view: SavedView::MyOpen,
             close_codes: DEFAULT_CLOSE_CODES.iter().map(|s| (*s).to_string()).collect(),
+            sync_every: None,
+            sync_at_start: false,
         }
     }
 
@@ -99,4 +109,28 @@ impl ConsoleConfig {
         self.keys = config.keys.clone();
         self
     }
+}
+
+/// Runs the console over `engine` until the operator quits: the real [`handler::EngineHandler`],
+/// with the engine's outbox worker applying commands in the background. A command still being
+/// applied at quit gets a moment to finish; one that does not is resumed by the next start (the
+/// outbox is durable and every apply checks the remote state first).
+pub async fn run_with_engine(config: ConsoleConfig, engine: crate::engine::Engine) -> anyhow::Result<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            engine
+                .work(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        })
+    };
+    let result = run(config, handler::EngineHandler::new(engine)).await;
+    let _ = stop.send(());
+    if tokio::time::timeout(Duration::from_secs(5), worker).await.is_err() {
+        tracing::warn!("the outbox worker was still applying a command at quit; the next start resumes it");
+    }
+    result
 }

@@ -567,6 +567,16 @@ pub struct State {
     pub syncing: bool,
     /// When the last sync finished, and its summary.
     pub last_sync: Option<(DateTime<Utc>, String)>,
+    /// How often the console syncs by itself (`None`: only on `:sync`).
+    pub sync_every: Option<chrono::Duration>,
+    /// Sync once at start.
+    pub sync_at_start: bool,
+    /// When the console's own clock starts the next sync.
+    pub next_sync: Option<DateTime<Utc>>,
+    /// The running sync was started by the clock: its success is not announced.
+    pub sync_quiet: bool,
+    /// The last sync failed (a background sync failing again is not announced again).
+    pub sync_failing: bool,
     /// Next command id.
     pub next_command: u64,
     /// Set by Quit: the runtime stops.
@@ -622,6 +632,11 @@ impl State {
             drafts: HashMap::new(),
             syncing: false,
             last_sync: None,
+            sync_every: config.sync_every.and_then(|d| chrono::Duration::from_std(d).ok()),
+            sync_at_start: config.sync_at_start,
+            next_sync: None,
+            sync_quiet: false,
+            sync_failing: false,
             next_command: 1,
             quit: false,
             matcher: Matcher::default(),

@@ -14,7 +14,7 @@ use crate::tui::action::Action;
 use crate::tui::commandline;
 use crate::tui::editor::Editor;
 use crate::tui::effect::{
-    Command, DataSource, Effect, QueueRow, StateChoice, TicketRef, UserRef, is_terminal_state, state_choices,
+    Command, Effect, QueueRow, StateChoice, TicketRef, UserRef, is_terminal_state, state_choices,
 };
 use crate::tui::filter::FuzzyList;
 use crate::tui::keymap::KeyChord;
@@ -52,6 +52,11 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
         Action::Start => {
             load_queue(state, fx);
             fx.effects.push(Effect::LoadDashboard);
+            if state.sync_at_start {
+                start_sync(state, true, fx);
+            } else {
+                state.next_sync = state.sync_every.map(|every| state.now + every);
+            }
         }
         Action::Key(key) => on_key(state, key, fx),
         Action::Mouse(ev) => on_mouse(state, ev, fx),
@@ -70,6 +75,10 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
                 state.notifications.pop_front();
             }
             fx.render = before != (state.notification().cloned(), now.timestamp() / 60);
+            if state.next_sync.is_some_and(|due| now >= due) && !state.syncing {
+                start_sync(state, true, fx);
+                fx.render = true;
+            }
         }
         Action::ContinueSearch => {
             let matcher = &mut state.matcher;
@@ -178,10 +187,11 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
         Action::Refresh => refresh(state, fx),
         Action::Sync => {
             if state.syncing {
+                // The operator now waits for the one running: announce its result.
+                state.sync_quiet = false;
                 notify(state, Level::Info, "a sync is already running".into());
             } else {
-                state.syncing = true;
-                fx.effects.push(Effect::Sync);
+                start_sync(state, false, fx);
             }
         }
         Action::Retry => match state.failed.pop() {
@@ -240,9 +250,8 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
             set_queue_rows(state, rows);
             state.queue.source = Some(source);
             state.queue.error = None;
-            if source == DataSource::Live {
-                state.queue.loading = false;
-            }
+            // A queue is answered once; a cached one says how old it is instead.
+            state.queue.loading = false;
         }
         Action::QueueLoadFailed { view, error } => {
             if view == state.queue.view {
@@ -381,18 +390,32 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
             state.dashboard = Some(*d);
             reveal_all(state);
         }
-        Action::SyncFinished { summary } => {
+        Action::SyncFinished { summary, queue_changed } => {
             state.syncing = false;
-            notify(state, Level::Info, format!("sync done: {summary}"));
+            state.sync_failing = false;
+            if !state.sync_quiet {
+                notify(state, Level::Info, format!("sync done: {summary}"));
+            }
             state.last_sync = Some((state.now, summary));
-            load_queue(state, fx);
-            if let Screen::Ticket(t) = state.screen() {
-                fx.effects.push(Effect::LoadTicket { number: t.number.clone(), sys_id: t.sys_id.clone() });
+            state.next_sync = state.sync_every.map(|every| state.now + every);
+            if queue_changed {
+                reload_tickets(state, fx);
+            }
+        }
+        Action::TicketsSynced { changed } => {
+            fx.render = false;
+            if changed {
+                reload_tickets(state, fx);
             }
         }
         Action::SyncFailed { error } => {
             state.syncing = false;
-            notify(state, Level::Error, format!("sync failed: {error} — ctrl-r tries again"));
+            state.next_sync = state.sync_every.map(|every| state.now + every);
+            // A background sync failing again (offline for a while) is not announced every time.
+            if !(state.sync_quiet && state.sync_failing) {
+                notify(state, Level::Error, format!("sync failed: {error} — ctrl-r tries again"));
+            }
+            state.sync_failing = true;
         }
         Action::CommandQueued { id } => match state.pending.get_mut(&id) {
             Some(p) => p.queued = true,
@@ -470,6 +493,22 @@ fn after_change(state: &mut State, command: &Command, fx: &mut Effects) {
     if let Some(u) = command.user() {
         load_user(state, &u.login.to_lowercase(), fx);
     }
+}
+
+/// After tickets changed in the cache: the queue again, and the ticket on screen.
+fn reload_tickets(state: &mut State, fx: &mut Effects) {
+    load_queue(state, fx);
+    if let Screen::Ticket(t) = state.screen() {
+        fx.effects.push(Effect::LoadTicket { number: t.number.clone(), sys_id: t.sys_id.clone() });
+    }
+}
+
+/// Starts a sync; `quiet` when the console's clock asked for it rather than the operator.
+fn start_sync(state: &mut State, quiet: bool, fx: &mut Effects) {
+    state.syncing = true;
+    state.sync_quiet = quiet;
+    state.next_sync = None;
+    fx.effects.push(Effect::Sync);
 }
 
 fn load_queue(state: &mut State, fx: &mut Effects) {

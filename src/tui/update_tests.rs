@@ -469,3 +469,58 @@ fn a_ticket_scrolls_no_further_than_its_last_line() {
     let Screen::Ticket(t) = h.state.screen() else { panic!() };
     assert_eq!(t.scroll, bottom - 1);
 }
+
+fn syncing_state(at_start: bool) -> State {
+    let mut c = Harness::config("default", ColorDepth::Ansi16);
+    c.sync_every = Some(std::time::Duration::from_secs(60));
+    c.sync_at_start = at_start;
+    State::new(&c, fixed_now(), 100, 30).unwrap()
+}
+
+#[test]
+fn the_console_syncs_by_itself_on_its_clock_and_quietly() {
+    let mut s = syncing_state(false);
+    let fx = update(&mut s, Action::Start);
+    assert!(!fx.effects.contains(&Effect::Sync), "not at start unless asked");
+    let fx = update(&mut s, Action::Tick(fixed_now() + Duration::seconds(30)));
+    assert!(!fx.effects.contains(&Effect::Sync), "not before a minute");
+    let fx = update(&mut s, Action::Tick(fixed_now() + Duration::seconds(61)));
+    assert_eq!(fx.effects, vec![Effect::Sync]);
+    assert!(s.syncing && fx.render, "the header shows the sync");
+    // No second sync while one runs.
+    let fx = update(&mut s, Action::Tick(fixed_now() + Duration::seconds(200)));
+    assert!(!fx.effects.contains(&Effect::Sync));
+    let notes = s.notifications.len();
+    let fx = update(&mut s, Action::SyncFinished { summary: "3 tickets".into(), queue_changed: false });
+    assert_eq!(s.notifications.len(), notes, "a background sync's success is not announced");
+    assert!(fx.effects.is_empty(), "nothing changed, nothing reloaded: {:?}", fx.effects);
+    assert!(!s.syncing && s.last_sync.is_some());
+    // The next one is a minute after this one finished.
+    let fx = update(&mut s, Action::Tick(fixed_now() + Duration::seconds(230)));
+    assert!(!fx.effects.contains(&Effect::Sync));
+    let fx = update(&mut s, Action::Tick(fixed_now() + Duration::seconds(261)));
+    assert_eq!(fx.effects, vec![Effect::Sync]);
+    let fx = update(&mut s, Action::SyncFinished { summary: "1 ticket".into(), queue_changed: true });
+    assert_eq!(fx.effects, vec![Effect::LoadQueue { view: SavedView::AllOpen }], "changed tickets reload the queue");
+}
+
+#[test]
+fn a_sync_at_start_and_background_failures_are_said_once() {
+    let mut s = syncing_state(true);
+    let fx = update(&mut s, Action::Start);
+    assert!(fx.effects.contains(&Effect::Sync), "{:?}", fx.effects);
+    let errors = |s: &State| s.notifications.iter().filter(|n| n.level == Level::Error).count();
+    update(&mut s, Action::SyncFailed { error: "Okta: connection refused".into() });
+    assert_eq!(errors(&s), 1);
+    update(&mut s, Action::Tick(fixed_now() + Duration::seconds(61)));
+    update(&mut s, Action::SyncFailed { error: "Okta: connection refused".into() });
+    assert_eq!(errors(&s), 1, "the same background failure is not repeated every minute");
+    // The operator asking gets an answer, even while failing.
+    let fx = update(&mut s, Action::Sync);
+    assert_eq!(fx.effects, vec![Effect::Sync]);
+    update(&mut s, Action::SyncFailed { error: "Okta: connection refused".into() });
+    assert_eq!(errors(&s), 2);
+    update(&mut s, Action::Sync);
+    update(&mut s, Action::SyncFinished { summary: "all caught up".into(), queue_changed: false });
+    assert!(s.notification().is_some_and(|n| n.text.contains("all caught up")));
+}
