@@ -244,6 +244,7 @@ impl Command {
             Command::RaiseInOig { request_id } => format!("raise request {request_id} in Okta Identity Governance"),
             Command::AuditCheckpoint { ticket, sequence, .. } => {
                 format!("write the audit checkpoint at sequence {sequence} to {}", ticket.number)
+            }
             Command::BridgeOktaRequest { seen } => {
                 format!(
                     "record Okta access request {} ({} for {}) in ServiceNow",

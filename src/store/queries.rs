@@ -48,8 +48,6 @@ pub struct QueueRow {
     pub sla_due: Option<DateTime<Utc>>,
     /// SLA already breached.
     pub sla_breached: bool,
-    /// The caller's email, their Okta login (empty if unknown).
-    pub caller_email: String,
     /// `sys_mod_count` as cached: what a command from the queue compares against.
     pub mod_count: u64,
 }
@@ -269,7 +267,6 @@ struct QueueDbRow {
     updated_us: i64,
     sla_due_us: Option<i64>,
     sla_breached: bool,
-    caller_email: String,
     mod_count: i64,
 }
 
@@ -295,7 +292,6 @@ impl TryFrom<QueueDbRow> for QueueRow {
             updated_at: from_us(r.updated_us)?,
             sla_due: r.sla_due_us.map(from_us).transpose()?,
             sla_breached: r.sla_breached,
-            caller_email: r.caller_email,
             mod_count: u64::try_from(r.mod_count).unwrap_or(0),
         })
     }

@@ -112,7 +112,7 @@ impl EngineHandler {
                             ..QueueFilter::default()
                         };
                         let rows =
-                            self.store().queue(&mine, QueueOrder::Newest, 0, 0).await.map_err(|e| e.to_string())?;
+                            self.store().queue_all(&mine, QueueOrder::Newest).await.map_err(|e| e.to_string())?;
                         let mut groups: Vec<String> =
                             rows.into_iter().map(|r| r.group_sys_id).filter(|g| !g.is_empty()).collect();
                         groups.sort();
@@ -127,7 +127,7 @@ impl EngineHandler {
     async fn load_queue(&self, view: SavedView, reply: &Reply) {
         let answer = async {
             let filter = self.filter_of(view).await?;
-            let rows = self.store().queue(&filter, QueueOrder::Newest, 0, 0).await.map_err(|e| e.to_string())?;
+            let rows = self.store().queue_all(&filter, QueueOrder::Newest).await.map_err(|e| e.to_string())?;
             Ok::<_, String>(rows.into_iter().map(queue_row).collect::<Vec<_>>())
         };
         let action = match answer.await {
