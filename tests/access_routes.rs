@@ -529,6 +529,53 @@ async fn two_consoles_approving_at_once_one_wins_and_the_other_is_told_who() {
     assert_eq!(access_support::membership_adds(&emu, before).await.values().sum::<usize>(), 1);
 }
 
+/// Raises `n` OIG requests straight in Okta for engineers (production admin, which OIG decides
+/// by its own conditions), and lets the seeded approvers decide them.
+async fn self_service_oig_requests(emu: &grantdesk::emulator::RunningEmulator, n: usize) {
+    use futures::TryStreamExt as _;
+    use grantdesk::okta::oig::NewAccessRequest;
+    emu.shared.okta.set_decision_delay(Duration::ZERO);
+    let client = okta(emu);
+    let mut engineers = emu.shared.okta.group_member_logins("dept-engineering");
+    engineers.sort();
+    let mut raised = 0;
+    for login in engineers.iter().filter(|l| !l.starts_with("riley.") && !l.starts_with("casey.")) {
+        if raised == n {
+            break;
+        }
+        let user = client.user(login).await.unwrap();
+        if user.status != grantdesk::domain::UserStatus::Active {
+            continue;
+        }
+        let parents: Vec<grantdesk::okta::oig::CatalogEntry> =
+            client.catalog_entries_for(&user.id, "not(parent pr)").try_collect().await.unwrap();
+        let mut entry = None;
+        for p in &parents {
+            let filter = format!("parent eq \"{}\"", p.id);
+            let kids: Vec<grantdesk::okta::oig::CatalogEntry> =
+                client.catalog_entries_for(&user.id, &filter).try_collect().await.unwrap();
+            entry = kids.into_iter().find(|k| k.name.as_deref() == Some("aws-prod-admin"));
+            if entry.is_some() {
+                break;
+            }
+        }
+        let Some(entry) = entry else { continue };
+        client
+            .create_access_request(&NewAccessRequest {
+                entry_id: entry.id,
+                requested_for: user.id.clone(),
+                requested_by: None,
+                fields: vec![("justification".into(), "asked in the Okta dashboard".into())],
+            })
+            .await
+            .unwrap();
+        raised += 1;
+    }
+    assert_eq!(raised, n, "engineers who can ask OIG for aws-prod-admin");
+    // The next request lets the seeded approvers decide.
+    let _: Vec<grantdesk::okta::oig::AccessRequest> = client.access_requests(None).try_collect().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bridge_records_each_oig_request_once_even_when_answers_are_lost() {
     // Connections dropped before and after ServiceNow handles a call: a RITM may be created
@@ -539,6 +586,8 @@ async fn the_bridge_records_each_oig_request_once_even_when_answers_are_lost() {
     let none = home.run(&emu, DANA, &["bridge"]).await;
     assert_eq!(none.status.code(), Some(1));
     assert!(text(&none.stderr).contains("grantdesk sync"), "{}", text(&none.stderr));
+    // People who asked Okta directly (the OIG dashboard), so ServiceNow never heard of it.
+    self_service_oig_requests(&emu, 6).await;
     ok(&home.run(&emu, DANA, &["sync"]).await);
 
     let found =
