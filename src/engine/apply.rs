@@ -13,7 +13,7 @@ use super::{Engine, EngineError};
 use crate::domain::{JournalKind, Ticket, UserStatus};
 use crate::okta::OktaError;
 use crate::servicenow::ServiceNowError;
-use crate::store::Command as OutboxCommand;
+use crate::store::{Command as OutboxCommand, StoreError};
 
 /// Incident state values (ServiceNow's `incident.state` choices).
 pub const STATE_RESOLVED: &str = "6";
@@ -79,6 +79,12 @@ impl From<EngineError> for ApplyError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::Refused(m) => ApplyError::Refused(m),
+            // A store that was busy or briefly unreachable: the retry re-reads the state and
+            // finishes what this attempt began (a decision stored, its fulfilment not yet
+            // queued). Failing for good here would leave the request approved and never granted.
+            EngineError::Store(StoreError::Query { .. } | StoreError::Open { .. }) => {
+                ApplyError::Transient(e.to_string())
+            }
             other => ApplyError::Permanent(other.to_string()),
         }
     }

@@ -28,7 +28,10 @@ use crate::store::{Command as OutboxCommand, CommandStatus, Enqueued, NewCommand
 pub use apply::{Applied, ApplyError};
 pub use command::{Command, TicketRef, UserRef};
 
-/// How many times a command is tried before it is given up on (transient failures only).
+/// How many times one run tries a command that fails transiently (throttled, a 5xx, a dropped
+/// connection) before it gives up on it *for now*: the command stays queued, with the error, for
+/// the next run or the worker to retry — a transient failure never ends a command for good, or
+/// an outage longer than the backoff would leave approved requests that are never granted.
 pub const MAX_ATTEMPTS: u32 = 6;
 
 /// A command left in flight longer than this by a process on another host is considered abandoned,
@@ -103,7 +106,8 @@ pub struct Finished {
 /// Notifications for front ends (the console shows them; the CLI waits on them).
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineEvent {
-    /// A command finished (done or failed for good).
+    /// A command finished (done or failed for good), or this run gave up on it for now after
+    /// [`MAX_ATTEMPTS`] transient failures (it stays queued; `result` says so).
     CommandFinished(Finished),
     /// A command failed transiently and will be retried.
     CommandRetrying {
@@ -334,6 +338,7 @@ impl Engine {
             }
             CommandStatus::Pending => {}
         }
+        let mut tries = 0;
         loop {
             let claimed = match self.inner.store.claim(c.id).await {
                 Ok(cl) => cl,
@@ -343,9 +348,10 @@ impl Engine {
                 }
                 Err(e) => return Err(e.into()),
             };
-            match self.process(claimed).await? {
-                Some(f) => return Ok(f),
-                None => tokio::time::sleep(backoff(c.attempts + 1)).await,
+            tries += 1;
+            match self.process(claimed, tries).await? {
+                Processed::Finished(f) | Processed::GaveUp(f) => return Ok(f),
+                Processed::Retry => tokio::time::sleep(backoff(tries)).await,
             }
         }
     }
@@ -374,9 +380,9 @@ impl Engine {
         }
     }
 
-    /// Applies one claimed command and completes it. `Ok(None)` means it failed transiently and
-    /// was released for a retry.
-    async fn process(&self, c: OutboxCommand) -> Result<Option<Finished>, EngineError> {
+    /// Applies one claimed command — the `tries`-th time in this run — and completes it, or
+    /// releases it after a transient failure.
+    async fn process(&self, c: OutboxCommand, tries: u32) -> Result<Processed, EngineError> {
         let _applying = Applying::new(&self.inner, c.id);
         let command: Command = match serde_json::from_value(c.payload.clone()) {
             Ok(cmd) => cmd,
@@ -386,7 +392,7 @@ impl Engine {
                 let (done, _) = self.inner.store.complete(c.id, &out).await?;
                 let f = self.finished_of(&done);
                 let _ = self.inner.events.send(EngineEvent::CommandFinished(f.clone()));
-                return Ok(Some(f));
+                return Ok(Processed::Finished(f));
             }
         };
         let mut outcome = self.intent(&command).await;
@@ -403,12 +409,22 @@ impl Engine {
                 let mut f = self.finished_of(&done);
                 f.result = Ok(applied.summary);
                 let _ = self.inner.events.send(EngineEvent::CommandFinished(f.clone()));
-                Ok(Some(f))
+                Ok(Processed::Finished(f))
             }
-            Err(ApplyError::Transient(msg)) if c.attempts < MAX_ATTEMPTS => {
-                self.inner.store.release(c.id, &msg).await?;
-                let _ = self.inner.events.send(EngineEvent::CommandRetrying { id: c.id, error: msg });
-                Ok(None)
+            Err(ApplyError::Transient(msg)) => {
+                // Back to pending, with no outcome: it is not finished, and its one outcome is
+                // written when it is.
+                let released = self.inner.store.release(c.id, &msg).await?;
+                if tries < MAX_ATTEMPTS {
+                    let _ = self.inner.events.send(EngineEvent::CommandRetrying { id: c.id, error: msg });
+                    return Ok(Processed::Retry);
+                }
+                let mut f = self.finished_of(&released);
+                f.result = Err(format!(
+                    "{msg} (tried {tries} times; not applied yet — it stays queued: run again, or `grantdesk worker`, to retry)"
+                ));
+                let _ = self.inner.events.send(EngineEvent::CommandFinished(f.clone()));
+                Ok(Processed::GaveUp(f))
             }
             Err(e) => {
                 outcome.outcome = if matches!(e, ApplyError::Refused(_)) { Outcome::Refused } else { Outcome::Failure };
@@ -416,7 +432,7 @@ impl Engine {
                 let (done, _) = self.inner.store.complete(c.id, &outcome).await?;
                 let f = self.finished_of(&done);
                 let _ = self.inner.events.send(EngineEvent::CommandFinished(f.clone()));
-                Ok(Some(f))
+                Ok(Processed::Finished(f))
             }
         }
     }
@@ -453,6 +469,8 @@ impl Engine {
     /// parallel and those of one request never do.
     pub async fn settle(&self, id: &str) -> Result<Vec<Finished>, EngineError> {
         let mut finished = Vec::new();
+        // Each command once: one given up on for now stays pending, for the next run.
+        let mut tried: std::collections::HashSet<i64> = Default::default();
         loop {
             let Some(stored) = self.inner.store.access_request(id).await? else { break };
             let keys = access::route_keys(id, stored.version);
@@ -460,12 +478,14 @@ impl Engine {
             for k in &keys {
                 if let Some(c) = self.inner.store.command_by_key(k).await?
                     && c.status == CommandStatus::Pending
+                    && !tried.contains(&c.id)
                     && next.as_ref().is_none_or(|n| c.id < n.id)
                 {
                     next = Some(c);
                 }
             }
             let Some(c) = next else { break };
+            tried.insert(c.id);
             match self.run_queued(c).await {
                 Ok(f) => finished.push(f),
                 // Claimed by another worker meanwhile: its outcome is its own to report.
@@ -476,15 +496,34 @@ impl Engine {
         Ok(finished)
     }
 
-    /// Applies every pending command, oldest first, until none is left. Transient failures are
-    /// retried with backoff; returns the finished commands.
+    /// Applies every pending command, oldest first, until none is left but those it gave up on
+    /// for now. Transient failures are retried with backoff, [`MAX_ATTEMPTS`] times a command;
+    /// returns the finished (and given-up) commands.
     pub async fn drain(&self) -> Result<Vec<Finished>, EngineError> {
         let mut finished = Vec::new();
-        while let Some(c) = self.inner.store.claim_next().await? {
-            let attempts = c.attempts;
-            match self.process(c).await? {
-                Some(f) => finished.push(f),
-                None => tokio::time::sleep(backoff(attempts)).await,
+        let mut tries: std::collections::HashMap<i64, u32> = Default::default();
+        let mut given_up: std::collections::HashSet<i64> = Default::default();
+        loop {
+            // The oldest pending command not given up on: among the oldest `given_up + 1`.
+            let window = u32::try_from(given_up.len() + 1).unwrap_or(u32::MAX);
+            let pending = self.inner.store.commands(CommandStatus::Pending, window).await?;
+            let Some(next) = pending.into_iter().find(|c| !given_up.contains(&c.id)) else { break };
+            let claimed = match self.inner.store.claim(next.id).await {
+                Ok(c) => c,
+                // Another worker claimed it meanwhile.
+                Err(StoreError::CommandState { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let n = tries.entry(claimed.id).or_default();
+            *n += 1;
+            let n = *n;
+            match self.process(claimed, n).await? {
+                Processed::Finished(f) => finished.push(f),
+                Processed::GaveUp(f) => {
+                    given_up.insert(f.id);
+                    finished.push(f);
+                }
+                Processed::Retry => tokio::time::sleep(backoff(n)).await,
             }
         }
         Ok(finished)
@@ -512,6 +551,16 @@ impl Engine {
             }
         }
     }
+}
+
+/// What [`Engine::process`] did with a command.
+enum Processed {
+    /// Completed (done or failed for good), with its outcome in the audit log.
+    Finished(Finished),
+    /// Failed transiently and released: try again after a backoff.
+    Retry,
+    /// Failed transiently [`MAX_ATTEMPTS`] times in this run: released, still queued.
+    GaveUp(Finished),
 }
 
 /// The configured catalog: `[catalog]` in the config, or `GRANTDESK_CATALOG` naming a TOML file
