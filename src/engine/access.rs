@@ -277,7 +277,13 @@ impl Engine {
             })?;
         let r = stored.request;
         let me = self.operator().login.to_ascii_lowercase();
-        let command = Command::Decide { request_id: id.to_string(), verdict, comment: comment.to_string(), batch };
+        let command = Command::Decide {
+            request_id: id.to_string(),
+            verdict,
+            comment: comment.to_string(),
+            batch,
+            approver: Some(me.clone()),
+        };
         let check = if self.read_only() {
             Err("read-only mode".to_string())
         } else if !r.runs_own_sequence() {
@@ -460,8 +466,9 @@ impl Engine {
 /// Applies an access-request command.
 pub async fn apply(engine: &Engine, command: &Command, claimed: &OutboxCommand) -> Result<Applied, ApplyError> {
     match command {
-        Command::Decide { request_id, verdict, comment, batch } => {
-            decide(engine, request_id, *verdict, comment, batch.as_deref(), &claimed.operator).await
+        Command::Decide { request_id, verdict, comment, batch, approver } => {
+            let me = approver.clone().unwrap_or_else(|| engine.operator().login.to_ascii_lowercase());
+            decide(engine, request_id, *verdict, comment, batch.as_deref(), &me, &claimed.operator).await
         }
         Command::Fulfil { request_id } => fulfil(engine, request_id).await,
         Command::Revoke { request_id, reason } => revoke(engine, request_id, reason).await,
@@ -496,9 +503,9 @@ async fn decide(
     verdict: Verdict,
     comment: &str,
     batch: Option<&str>,
+    me: &str,
     operator: &str,
 ) -> Result<Applied, ApplyError> {
-    let me = engine.operator().login.to_ascii_lowercase();
     let now = Utc::now();
     let mut result: Option<Result<DecisionOutcome, Refusal>> = None;
     let mut already = false;
@@ -510,7 +517,7 @@ async fn decide(
                 already = true;
                 return None;
             }
-            let out = r.decide(&me, verdict, comment, now);
+            let out = r.decide(me, verdict, comment, now);
             let details = match &out {
                 Ok(o) => json!({"access_request": r.id, "decision": format!("{verdict:?}").to_lowercase(),
                                 "result": format!("{o:?}"), "status": r.status.as_str(), "step": r.current_step + 1,

@@ -100,6 +100,11 @@ pub enum Command {
         comment: String,
         /// Bulk batch id, when decided in bulk.
         batch: Option<String>,
+        /// The approver's Okta login: the decision is theirs whoever's worker applies it (a
+        /// command resumed after a crash by `grantdesk worker` run by someone else). Commands
+        /// written before it was recorded are applied as the worker's operator.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approver: Option<String>,
     },
     /// Give the access of an approved request (Okta membership / assignment, or OIG request).
     Fulfil {
