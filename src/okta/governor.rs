@@ -2,6 +2,12 @@
 //! `X-Rate-Limit-Limit/Remaining/Reset` and holding requests back until the window resets,
 //! instead of finding the limit with a 429. Time is the server's: the offset between Okta's
 //! `Date` and the local clock turns `X-Rate-Limit-Reset` into a local instant.
+//!
+//! `Date` has whole seconds, so one answer tells the offset only to within a second — waiting a
+//! whole second longer than needed at every reset (and after every 429). Each answer bounds the
+//! offset, though: the server's clock read `Date` at some instant between sending and receiving.
+//! The bounds of many answers together pin the offset down to about a round trip, and a reset is
+//! then waited out to within that, never early.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -41,15 +47,24 @@ struct Bucket {
 #[derive(Debug, Default)]
 pub struct Governor {
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// Bounds `(low, high)` on the server clock's offset from ours (server = local + offset),
+    /// narrowed by every answer's `Date`; `None` before the first.
+    offset: Mutex<Option<(f64, f64)>>,
 }
 
-fn now_f64() -> f64 {
+/// Margin added to a reset computed from the offset's bounds: the server's limiter and the clock
+/// that writes `Date` may disagree by a little.
+const RESET_MARGIN: f64 = 0.05;
+
+/// Seconds since the Unix epoch on the local clock, fractional.
+pub fn now_f64() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-/// The local instant of a server reset: the server's `Date` tells the clock offset; `Date` has
-/// one-second resolution, so a second is added and the local reset is never early.
-fn local_reset(h: &RateHeaders, now: f64) -> f64 {
+/// The local instant of a server reset, before any answer's timing is known: the server's `Date`
+/// tells the clock offset; `Date` has one-second resolution, so a second is added and the local
+/// reset is never early.
+fn coarse_local_reset(h: &RateHeaders, now: f64) -> f64 {
     let offset = h.date.map(|d| d as f64 - now.floor()).unwrap_or(0.0);
     h.reset as f64 - offset + 1.0
 }
@@ -69,6 +84,31 @@ pub fn bucket_of(method: &reqwest::Method, path: &str) -> String {
 }
 
 impl Governor {
+    /// Records the timing of an answer: sent at `sent`, received at `received` (local clock,
+    /// [`now_f64`]), carrying `Date: date`. The server's clock read `date` (whole seconds) at some
+    /// instant in between, so its offset from ours lies in `(date - received, date + 1 - sent)`.
+    pub fn clock(&self, date: i64, sent: f64, received: f64) {
+        let (lo, hi) = (date as f64 - received, date as f64 + 1.0 - sent);
+        let mut o = self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        *o = Some(match *o {
+            Some((l, h)) if l.max(lo) <= h.min(hi) => (l.max(lo), h.min(hi)),
+            // The first answer, or bounds that no longer meet (a clock was stepped): start over.
+            _ => (lo, hi),
+        });
+    }
+
+    /// The local instant of the server's reset `h.reset`: never early, and — once answers have
+    /// pinned the clock offset down — late by little more than a round trip.
+    fn local_reset(&self, h: &RateHeaders, now: f64) -> f64 {
+        let o = *self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        match o {
+            // The latest the server's clock can be behind ours: its reset comes no earlier.
+            Some((lo, _)) if h.date.is_some() => (h.reset as f64 - lo + RESET_MARGIN).min(coarse_local_reset(h, now)),
+            Some((lo, _)) => h.reset as f64 - lo + RESET_MARGIN,
+            None => coarse_local_reset(h, now),
+        }
+    }
+
     /// How long to wait before sending a request in `bucket`; reserves one unit of budget.
     pub fn reserve(&self, bucket: &str) -> Duration {
         let now = now_f64();
@@ -101,7 +141,7 @@ impl Governor {
     /// sent and not yet answered, which the server may not have counted yet.
     pub fn observe(&self, bucket: &str, h: RateHeaders, in_flight: u32) {
         let now = now_f64();
-        let reset_local = local_reset(&h, now);
+        let reset_local = self.local_reset(&h, now);
         let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let remaining = h.remaining.saturating_sub(in_flight);
         let Some(b) = map.get_mut(bucket) else {
@@ -141,7 +181,7 @@ impl Governor {
     /// After a 429: nothing more in `bucket` until its reset.
     pub fn exhausted(&self, bucket: &str, h: RateHeaders) {
         let now = now_f64();
-        let reset_local = local_reset(&h, now);
+        let reset_local = self.local_reset(&h, now);
         let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let window = map.get(bucket).map(|b| b.window).unwrap_or(60.0);
         map.insert(
@@ -157,12 +197,6 @@ impl Governor {
             },
         );
     }
-
-    /// Seconds to wait after a 429 carrying these headers: `reset - Date + 1`, as Okta's SDKs do.
-    pub fn backoff_after_429(h: &RateHeaders) -> Duration {
-        let date = h.date.unwrap_or_else(|| now_f64() as i64);
-        Duration::from_secs((h.reset - date + 1).clamp(1, 120) as u64)
-    }
 }
 
 #[cfg(test)]
@@ -175,6 +209,26 @@ mod tests {
         assert_eq!(bucket_of(&m, "/api/v1/users"), "GET /api/v1/users");
         assert_eq!(bucket_of(&m, "/api/v1/users/00u000001PQYG0hA61d7"), "GET /api/v1/users/{id}");
         assert_eq!(bucket_of(&m, "/api/v1/users/riley@example.com/groups"), "GET /api/v1/users/{id}/groups");
+    }
+
+    #[test]
+    fn answers_pin_the_server_clock_down_so_a_reset_is_waited_out_not_overshot() {
+        let g = Governor::default();
+        let now = now_f64();
+        // The server's clock runs 10.3 s ahead of ours; answers come back in 10 ms.
+        let off = 10.3;
+        for k in 0..30 {
+            let sent = now - 3.0 + f64::from(k) * 0.1;
+            let received = sent + 0.01;
+            g.clock(((sent + received) / 2.0 + off).floor() as i64, sent, received);
+        }
+        let server_now = now + off;
+        let reset = server_now.floor() as i64 + 2;
+        g.exhausted("b", RateHeaders { limit: 10, remaining: 0, reset, date: Some(server_now.floor() as i64) });
+        let wait = g.reserve("b").as_secs_f64();
+        let exact = reset as f64 - off - now;
+        assert!(wait >= exact - 0.02, "never before the reset: {wait} < {exact}");
+        assert!(wait <= exact + 0.2, "not a second late either: {wait} vs {exact}");
     }
 
     #[test]

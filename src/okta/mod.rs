@@ -342,13 +342,17 @@ fn path_and_query(link: &str) -> String {
     }
 }
 
-fn rate_headers(h: &HeaderMap) -> Option<RateHeaders> {
-    let num = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
-    let date = h
-        .get(header::DATE)
+/// The answer's `Date`, Unix seconds.
+fn date_header(h: &HeaderMap) -> Option<i64> {
+    h.get(header::DATE)
         .and_then(|v| v.to_str().ok())
         .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
-        .map(|d| d.timestamp());
+        .map(|d| d.timestamp())
+}
+
+fn rate_headers(h: &HeaderMap) -> Option<RateHeaders> {
+    let num = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+    let date = date_header(h);
     Some(RateHeaders {
         limit: num("x-rate-limit-limit")? as u32,
         remaining: num("x-rate-limit-remaining")? as u32,
@@ -443,6 +447,7 @@ impl OktaClient {
                 None => rb,
             };
             rb = self.authorize(rb).await?;
+            let sent_at = governor::now_f64();
             let sent = rb.send().await;
             let resp = match sent {
                 Ok(r) => r,
@@ -458,6 +463,7 @@ impl OktaClient {
                     return Err(OktaError::Transport { url: url.to_string(), source: e });
                 }
             };
+            let received_at = governor::now_f64();
             let status = resp.status();
             let headers = resp.headers().clone();
             let body = match resp.bytes().await {
@@ -473,6 +479,9 @@ impl OktaClient {
             };
             drop(permit);
             let rate = rate_headers(&headers);
+            if let Some(date) = rate.and_then(|h| h.date).or_else(|| date_header(&headers)) {
+                self.inner.governor.clock(date, sent_at, received_at);
+            }
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let h = rate.unwrap_or(RateHeaders {
                     limit: 0,
@@ -482,8 +491,9 @@ impl OktaClient {
                 });
                 self.inner.governor.exhausted(&bucket, h);
                 if attempt <= self.inner.options.max_retries {
+                    // The governor holds this request (and the bucket's others) back until the
+                    // reset, by the server's clock as the answers' `Date`s pin it down.
                     tracing::debug!(bucket, "Okta rate limit hit; waiting for the reset");
-                    tokio::time::sleep(Governor::backoff_after_429(&h)).await;
                     continue;
                 }
                 return Err(OktaError::RateLimited { attempts: attempt, request_id: request_id(&headers) });
