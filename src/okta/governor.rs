@@ -50,6 +50,38 @@ pub struct Governor {
     /// Bounds `(low, high)` on the server clock's offset from ours (server = local + offset),
     /// narrowed by every answer's `Date`; `None` before the first.
     offset: Mutex<Option<(f64, f64)>>,
+    /// Requests sent and not yet answered, per bucket, by the order they were sent in.
+    outstanding: Mutex<HashMap<String, std::collections::BTreeSet<u64>>>,
+    /// The next [`Ticket`]'s number.
+    next_ticket: std::sync::atomic::AtomicU64,
+}
+
+/// A request sent in a bucket and not yet answered (until the ticket is dropped). An answer's
+/// `X-Rate-Limit-Remaining` counts the requests the server had seen by then: those sent before
+/// this one, and not those sent after it — which [`Ticket::sent_after`] counts, so the budget left
+/// is known exactly rather than guessed low by every request in flight.
+#[derive(Debug)]
+pub struct Ticket<'a> {
+    governor: &'a Governor,
+    bucket: String,
+    number: u64,
+}
+
+impl Ticket<'_> {
+    /// Requests of the bucket sent after this one and not yet answered.
+    pub fn sent_after(&self) -> u32 {
+        let o = self.governor.outstanding.lock().unwrap_or_else(|e| e.into_inner());
+        o.get(&self.bucket).map(|s| s.range(self.number + 1..).count()).unwrap_or(0).try_into().unwrap_or(u32::MAX)
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let mut o = self.governor.outstanding.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = o.get_mut(&self.bucket) {
+            s.remove(&self.number);
+        }
+    }
 }
 
 /// Margin added to a reset computed from the offset's bounds: the server's limiter and the clock
@@ -84,6 +116,14 @@ pub fn bucket_of(method: &reqwest::Method, path: &str) -> String {
 }
 
 impl Governor {
+    /// A request of `bucket` is being sent now: outstanding until the ticket is dropped.
+    pub fn ticket(&self, bucket: &str) -> Ticket<'_> {
+        let number = self.next_ticket.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut o = self.outstanding.lock().unwrap_or_else(|e| e.into_inner());
+        o.entry(bucket.to_string()).or_default().insert(number);
+        Ticket { governor: self, bucket: bucket.to_string(), number }
+    }
+
     /// Records the timing of an answer: sent at `sent`, received at `received` (local clock,
     /// [`now_f64`]), carrying `Date: date`. The server's clock read `date` (whole seconds) at some
     /// instant in between, so its offset from ours lies in `(date - received, date + 1 - sent)`.
@@ -137,8 +177,9 @@ impl Governor {
         Duration::from_secs_f64((b.not_before - now).max(0.0))
     }
 
-    /// Records a response's headers for `bucket`; `in_flight` are other requests of the bucket
-    /// sent and not yet answered, which the server may not have counted yet.
+    /// Records a response's headers for `bucket`; `in_flight` are the bucket's requests sent
+    /// after this one and not yet answered ([`Ticket::sent_after`]), which the server had not
+    /// counted yet.
     pub fn observe(&self, bucket: &str, h: RateHeaders, in_flight: u32) {
         let now = now_f64();
         let reset_local = self.local_reset(&h, now);
@@ -229,6 +270,23 @@ mod tests {
         let exact = reset as f64 - off - now;
         assert!(wait >= exact - 0.02, "never before the reset: {wait} < {exact}");
         assert!(wait <= exact + 0.2, "not a second late either: {wait} vs {exact}");
+    }
+
+    #[test]
+    fn the_budget_left_discounts_only_requests_sent_after_the_answered_one() {
+        let g = Governor::default();
+        let now = now_f64() as i64;
+        let (first, second, third) = (g.ticket("b"), g.ticket("b"), g.ticket("b"));
+        assert_eq!((first.sent_after(), second.sent_after(), third.sent_after()), (2, 1, 0));
+        // The server had counted the first when it answered; the other two are on their way.
+        g.observe("b", RateHeaders { limit: 10, remaining: 9, reset: now + 30, date: Some(now) }, first.sent_after());
+        drop(first);
+        assert_eq!(second.sent_after(), 1);
+        // 10 - 3 = 7 more may go now, not fewer; the eighth waits for the reset.
+        for i in 0..7 {
+            assert_eq!(g.reserve("b"), Duration::ZERO, "request {i}");
+        }
+        assert!(g.reserve("b") > Duration::from_secs(25));
     }
 
     #[test]

@@ -435,7 +435,8 @@ impl OktaClient {
                 tokio::time::sleep(wait).await;
             }
             let permit = self.inner.permits.acquire().await.map_err(|e| OktaError::Setup(e.to_string()))?;
-            let in_flight = (self.inner.options.max_concurrency - self.inner.permits.available_permits()) as u32;
+            // Taken with the permit, so tickets are numbered in the order requests go out.
+            let ticket = self.inner.governor.ticket(&bucket);
             let mut rb =
                 self.inner.http.request(method.clone(), url.clone()).header(header::ACCEPT, "application/json");
             rb = match body {
@@ -499,7 +500,7 @@ impl OktaClient {
                 return Err(OktaError::RateLimited { attempts: attempt, request_id: request_id(&headers) });
             }
             if let Some(h) = rate {
-                self.inner.governor.observe(&bucket, h, in_flight.saturating_sub(1));
+                self.inner.governor.observe(&bucket, h, ticket.sent_after());
             }
             if status.is_server_error() && safe && attempt <= self.inner.options.max_retries {
                 tokio::time::sleep(backoff(attempt)).await;
