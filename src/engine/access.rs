@@ -429,35 +429,39 @@ impl Engine {
             let events: Vec<crate::domain::LogEvent> =
                 okta.log_events(&q).try_collect().await.map_err(|e| EngineError::Remote(e.to_string()))?;
             let mut used: std::collections::HashSet<&str> = Default::default();
-            for r in reqs {
+            // Request id → the event proving its grant.
+            let mut proofs: std::collections::HashMap<String, String> = Default::default();
+            for r in &reqs {
                 let user_id = r.external.okta_user_id.clone().unwrap_or_default();
-                let after = approved_at(&r) - chrono::Duration::minutes(5);
+                let after = approved_at(r) - chrono::Duration::minutes(5);
                 let Some(e) = events.iter().find(|e| {
                     !used.contains(e.uuid.as_str()) && e.published >= after && e.targets.iter().any(|t| t.id == user_id)
                 }) else {
                     continue;
                 };
                 used.insert(e.uuid.as_str());
-                let uuid = e.uuid.clone();
-                let operator = self.operator().user_name.clone();
-                let changed = self
-                    .store()
-                    .change_access_request(&r.id, |req| {
-                        if req.external.grant_event.is_some() {
-                            return None;
-                        }
-                        req.external.grant_event = Some(uuid.clone());
-                        Some(update_event(
-                            &operator,
-                            req,
-                            json!({"access_request": req.id, "okta_event": uuid, "proves": "grant"}),
-                        ))
-                    })
-                    .await?;
-                if changed.written {
-                    proved += 1;
-                }
+                proofs.insert(r.id.clone(), e.uuid.clone());
             }
+            // One transaction for the group's proofs: a bulk run's thousand grants are proved in a
+            // handful of commits, not a thousand.
+            let ids: Vec<&str> = reqs.iter().map(|r| r.id.as_str()).filter(|id| proofs.contains_key(*id)).collect();
+            let operator = self.operator().user_name.clone();
+            let changed = self
+                .store()
+                .change_access_requests(&ids, |req| {
+                    let uuid = proofs.get(&req.id)?;
+                    if req.external.grant_event.is_some() {
+                        return None;
+                    }
+                    req.external.grant_event = Some(uuid.clone());
+                    Some(update_event(
+                        &operator,
+                        req,
+                        json!({"access_request": req.id, "okta_event": uuid, "proves": "grant"}),
+                    ))
+                })
+                .await?;
+            proved += changed.iter().filter(|c| c.written).count();
         }
         Ok(proved)
     }

@@ -121,22 +121,39 @@ impl Store {
     where
         F: FnOnce(&mut AccessRequest) -> Option<AuditEvent>,
     {
+        let mut change = Some(change);
+        let mut changed =
+            self.change_access_requests(std::slice::from_ref(&id), |r| change.take().and_then(|f| f(r))).await?;
+        changed.pop().ok_or_else(|| StoreError::UnknownRequest(id.to_string()))
+    }
+
+    /// Changes several requests in one transaction, each as [`Store::change_access_request`]
+    /// would (`change` is called once per request, in order): one commit for many changes made
+    /// together, such as the System Log proofs of a bulk run's grants. One result per id.
+    pub async fn change_access_requests<F>(&self, ids: &[&str], mut change: F) -> Result<Vec<Changed>, StoreError>
+    where
+        F: FnMut(&mut AccessRequest) -> Option<AuditEvent>,
+    {
         let mut tx = self.begin_write().await?;
-        let row: Option<Row> = match &mut tx {
-            super::WriteTx::Sqlite(t) => {
-                sqlx::query_as(BY_ID).bind(id).fetch_optional(&mut **t).await.ctx("reading an access request")?
-            }
-            super::WriteTx::Postgres(t) => {
-                sqlx::query_as(BY_ID_LOCKED).bind(id).fetch_optional(&mut **t).await.ctx("reading an access request")?
-            }
-        };
-        let stored = row.map(decode).transpose()?.ok_or_else(|| StoreError::UnknownRequest(id.to_string()))?;
-        let mut request = stored.request.clone();
-        let Some(event) = change(&mut request) else {
-            tx.rollback().await?;
-            return Ok(Changed { request: stored.request, written: false, audit: None });
-        };
-        {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut events = Vec::new();
+        for id in ids {
+            let row: Option<Row> = match &mut tx {
+                super::WriteTx::Sqlite(t) => {
+                    sqlx::query_as(BY_ID).bind(id).fetch_optional(&mut **t).await.ctx("reading an access request")?
+                }
+                super::WriteTx::Postgres(t) => sqlx::query_as(BY_ID_LOCKED)
+                    .bind(id)
+                    .fetch_optional(&mut **t)
+                    .await
+                    .ctx("reading an access request")?,
+            };
+            let stored = row.map(decode).transpose()?.ok_or_else(|| StoreError::UnknownRequest(id.to_string()))?;
+            let mut request = stored.request.clone();
+            let Some(event) = change(&mut request) else {
+                out.push(Changed { request: stored.request, written: false, audit: None });
+                continue;
+            };
             check_secret(&request)?;
             let body = encode(&request)?;
             let n = on_tx!(&mut tx, c => sqlx::query(UPDATE)
@@ -150,11 +167,19 @@ impl Store {
             if n != 1 {
                 return Err(StoreError::Corrupt(format!("access request {id} changed during its own transaction")));
             }
+            events.push(event);
+            out.push(Changed { request, written: true, audit: None });
         }
-        let mut records = append_in_tx(&mut tx, std::slice::from_ref(&event)).await?;
+        if events.is_empty() {
+            tx.rollback().await?;
+            return Ok(out);
+        }
+        let mut records = append_in_tx(&mut tx, &events).await?.into_iter();
         tx.commit().await?;
-        let audit = records.pop().ok_or_else(|| StoreError::Corrupt("an append returned no record".into()))?;
-        Ok(Changed { request, written: true, audit: Some(audit) })
+        for c in out.iter_mut().filter(|c| c.written) {
+            c.audit = records.next();
+        }
+        Ok(out)
     }
 
     /// Requests matching `filter`, newest first.
