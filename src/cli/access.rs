@@ -404,36 +404,54 @@ pub(super) async fn decide(args: DecideArgs, verdict: Verdict, globals: &Globals
     }
     let batch = (ids.len() > 1).then(|| format!("batch-{}", uuid::Uuid::new_v4().simple()));
     let comment = args.comment.clone();
-    // Each item is decided and then settled (fulfilled, recorded) in one task, so fulfilment runs
-    // while the next decisions are made — within the services' rate limits, which the clients
-    // pace — and the work of one request never runs twice at once.
-    let results: Vec<(String, Result<Finished, EngineError>, Vec<Finished>)> =
-        futures::stream::iter(ids.iter().cloned())
-            .map(|id| {
-                let engine = engine.clone();
-                let comment = comment.clone();
-                let batch = batch.clone();
-                async move {
-                    let r = engine.decide(&id, verdict, &comment, batch).await;
-                    let follow = match &r {
-                        Ok(f) if f.result.is_ok() => engine.settle(&id).await.unwrap_or_default(),
-                        _ => Vec::new(),
-                    };
-                    (id, r, follow)
-                }
-            })
-            .buffered(usize::from(args.concurrency))
-            .collect()
-            .await;
+    // Two stages: decisions as fast as the store takes them, and each decided request settled
+    // (fulfilled, recorded) as soon as its decision is made, in its own lanes — so while the
+    // fulfilments wait for Okta's rate-limit window (the clients pace them), the next decisions are
+    // already being made, and when the window turns the fulfilments go out at once. The work of
+    // one request never runs twice at once: it is settled once, after its decision.
+    let lanes = usize::from(args.concurrency);
+    let (decided_tx, decided_rx) = futures::channel::mpsc::unbounded::<String>();
+    let deciding = {
+        let engine = engine.clone();
+        let ids = ids.clone();
+        async move {
+            let results: Vec<(String, Result<Finished, EngineError>)> = futures::stream::iter(ids)
+                .map(|id| {
+                    let (engine, comment, batch, decided_tx) =
+                        (engine.clone(), comment.clone(), batch.clone(), decided_tx.clone());
+                    async move {
+                        let r = engine.decide(&id, verdict, &comment, batch).await;
+                        if matches!(&r, Ok(f) if f.result.is_ok()) {
+                            let _ = decided_tx.unbounded_send(id.clone());
+                        }
+                        (id, r)
+                    }
+                })
+                .buffered(lanes)
+                .collect()
+                .await;
+            // The last sender gone, the settling stream ends once it has settled what was sent.
+            drop(decided_tx);
+            results
+        }
+    };
+    let settling = decided_rx
+        .map(|id| {
+            let engine = engine.clone();
+            async move { engine.settle(&id).await.unwrap_or_default() }
+        })
+        .buffer_unordered(lanes)
+        .collect::<Vec<Vec<Finished>>>();
+    let (results, settled) = tokio::join!(deciding, settling);
     // Whatever else the decisions queued, then the System Log events proving the grants.
-    let mut follow_ups: Vec<Finished> = results.iter().flat_map(|(_, _, f)| f.iter().cloned()).collect();
+    let mut follow_ups: Vec<Finished> = settled.into_iter().flatten().collect();
     follow_ups.extend(engine.drain().await?);
     if let Err(e) = engine.prove_grants().await {
         eprintln!("could not read the Okta System Log to prove the grants yet ({e}); `grantdesk worker` will");
     }
     let mut out = std::io::stdout().lock();
     let (mut ok, mut refused, mut failed) = (0, 0, 0);
-    for (id, r, _) in &results {
+    for (id, r) in &results {
         let (status, text) = match r {
             Ok(f) => match &f.result {
                 Ok(m) => {
