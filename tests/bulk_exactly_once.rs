@@ -20,9 +20,11 @@ use access_support::{
     BULK_APPROVER, BULK_RAISER, Home, assert_exactly_once, bulk_catalog, bulk_pairs, raise_bulk, set_faults, start,
     text,
 };
+use grantdesk::config::{OktaAuth, OktaConfig, Secret};
 use grantdesk::domain::request::Verdict;
-use grantdesk::emulator::RunningEmulator;
-use grantdesk::store::RequestFilter;
+use grantdesk::emulator::{DEMO_OKTA_TOKEN, RunningEmulator};
+use grantdesk::okta::{ClientOptions, OktaClient};
+use grantdesk::store::{AuditQuery, CommandStatus, RequestFilter};
 use rand::{RngExt as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
@@ -201,4 +203,55 @@ async fn a_queued_decision_is_the_approvers_whoever_runs_the_worker() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_exactly_once(&emu, &home, &pairs, since).await;
     assert_decided_by(&home, &format!("{BULK_APPROVER}@example.com")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_okta_outage_longer_than_the_retries_leaves_the_grant_queued_for_the_next_run() {
+    let emu = start(None).await;
+    let home = Home::with_catalog(&bulk_catalog());
+    let pairs = bulk_pairs(&emu, 1);
+    let id = raise_bulk(&emu, &home, &pairs).await.remove(0);
+    let since = chrono::Utc::now() - chrono::Duration::seconds(1);
+    // A console whose Okta client gives up at once: each of the engine's attempts is one call.
+    let okta = OktaClient::with_options(
+        &OktaConfig {
+            url: emu.base_url.parse().unwrap(),
+            auth: OktaAuth::Ssws(Secret::new(DEMO_OKTA_TOKEN.into())),
+            ca_bundle: None,
+            timeout: Duration::from_secs(30),
+        },
+        ClientOptions { max_concurrency: 1, max_retries: 0 },
+    )
+    .unwrap();
+    let dana = home.engine_with(&emu, BULK_APPROVER, okta).await;
+    let decided = dana.decide(&id, Verdict::Approve, COMMENT, None).await.unwrap();
+    assert!(decided.result.is_ok(), "{decided:?}");
+    // Okta fails every attempt the run makes at the grant.
+    emu.shared.okta.inject_server_error(grantdesk::engine::MAX_ATTEMPTS);
+    let finished = dana.settle(&id).await.unwrap();
+    assert_eq!(finished.len(), 1);
+    let error = finished[0].result.clone().unwrap_err();
+    assert!(error.contains("not applied yet") && error.contains("stays queued"), "{error}");
+    // Not failed for good: still queued, with no outcome yet.
+    let key = format!("fulfil:{id}");
+    let queued = dana.store().command_by_key(&key).await.unwrap().unwrap();
+    assert_eq!(queued.status, CommandStatus::Pending, "{queued:?}");
+    assert!(queued.last_error.contains("500") || queued.last_error.contains("Internal"), "{}", queued.last_error);
+    let outcomes = dana
+        .store()
+        .audit_records(&AuditQuery { limit: u32::MAX, ..Default::default() })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.details_json().pointer("/command/idempotency_key").and_then(|k| k.as_str()) == Some(&key))
+        .map(|r| r.outcome)
+        .collect::<Vec<_>>();
+    assert_eq!(outcomes, ["intent"]);
+    assert!(!emu.shared.okta.group_member_logins(&pairs[0].1).contains(&pairs[0].0));
+    dana.store().close().await;
+
+    // Okta is back: running the same approval again grants it, once.
+    let out = home.run(&emu, BULK_APPROVER, &["approve", "--all-pending", "--comment", COMMENT]).await;
+    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_exactly_once(&emu, &home, &pairs, since).await;
 }

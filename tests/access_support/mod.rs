@@ -134,12 +134,17 @@ impl Home {
 
     /// An engine in this process on this home's store, operated by `user`.
     pub async fn engine(&self, emu: &RunningEmulator, user: &str) -> Engine {
+        self.engine_with(emu, user, okta(emu)).await
+    }
+
+    /// An engine like [`Home::engine`] with its own Okta client.
+    pub async fn engine_with(&self, emu: &RunningEmulator, user: &str, okta: OktaClient) -> Engine {
         let sn = sn_as(emu, user);
         let me = sn.current_user().await.unwrap();
         Engine::new(EngineParts {
             store: self.store().await,
             servicenow: Some(sn),
-            okta: Some(okta(emu)),
+            okta: Some(okta),
             operator: Operator { user_name: me.user_name, sys_id: me.sys_id, login: me.email, name: me.name },
             read_only: false,
             catalog: self.load_catalog(),
