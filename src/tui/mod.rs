@@ -116,18 +116,33 @@ impl ConsoleConfig {
 /// applied at quit gets a moment to finish; one that does not is resumed by the next start (the
 /// outbox is durable and every apply checks the remote state first).
 pub async fn run_with_engine(config: ConsoleConfig, engine: crate::engine::Engine) -> anyhow::Result<()> {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
+    run_with_handler(config, handler::EngineHandler::new(engine)).await
+}
+
+/// Like [`run_with_engine`] over a prepared handler (`grantdesk demo` gives it the personas'
+/// seats). The outbox worker works for whoever sits at the console: after `:as` it applies the
+/// new operator's commands as them.
+pub async fn run_with_handler(config: ConsoleConfig, handler: handler::EngineHandler) -> anyhow::Result<()> {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut seats = handler.seat_changes();
+    let worker = tokio::spawn(async move {
+        loop {
+            let engine = seats.borrow_and_update().clone();
+            let mut switched = false;
             engine
                 .work(async {
-                    let _ = stopped.await;
+                    tokio::select! {
+                        _ = &mut stopped => {}
+                        changed = seats.changed() => switched = changed.is_ok(),
+                    }
                 })
                 .await;
-        })
-    };
-    let result = run(config, handler::EngineHandler::new(engine)).await;
+            if !switched {
+                return;
+            }
+        }
+    });
+    let result = run(config, handler).await;
     let _ = stop.send(());
     if tokio::time::timeout(Duration::from_secs(5), worker).await.is_err() {
         tracing::warn!("the outbox worker was still applying a command at quit; the next start resumes it");
