@@ -716,7 +716,10 @@ async fn decide_now(engine: &Engine, id: &str, verdict: Verdict, comment: &str, 
                 if let Err(e) = engine.settle(id).await {
                     tracing::warn!("settling {id} after the decision: {e}");
                 }
-                BulkOutcome::Done(m)
+                // The worker may have applied it first (its summary then reads "done"): say where
+                // the request stands now instead.
+                let now = engine.store().access_request(id).await.ok().flatten().map(|s| s.request);
+                BulkOutcome::Done(now.map(|r| standing(&r)).unwrap_or(m))
             }
             // The apply step refuses with "cannot decide ID: why" (someone decided first, SoD).
             Err(e) if e.starts_with("cannot decide ") => BulkOutcome::Refused(e),
@@ -724,6 +727,18 @@ async fn decide_now(engine: &Engine, id: &str, verdict: Verdict, comment: &str, 
         },
         Err(engine::EngineError::Refused(m)) => BulkOutcome::Refused(m),
         Err(e) => BulkOutcome::Failed(e.to_string()),
+    }
+}
+
+/// Where a request stands after a decision, in a few words.
+fn standing(r: &AccessRequest) -> String {
+    let id = &r.id;
+    match r.status {
+        RequestStatus::Pending => {
+            format!("{id}: decision recorded; now waiting on {}", r.current_approvers().join(", "))
+        }
+        RequestStatus::Granted => format!("{id} approved; {} now has {}", r.requested_for, r.target),
+        other => format!("{id} {other}"),
     }
 }
 

@@ -123,9 +123,24 @@ pub async fn run_with_engine(config: ConsoleConfig, engine: crate::engine::Engin
 /// seats). The outbox worker works for whoever sits at the console: after `:as` it applies the
 /// new operator's commands as them.
 pub async fn run_with_handler(config: ConsoleConfig, handler: handler::EngineHandler) -> anyhow::Result<()> {
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = spawn_seat_worker(&handler, stopped);
+    let result = run(config, handler).await;
+    let _ = stop.send(());
+    if tokio::time::timeout(Duration::from_secs(5), worker).await.is_err() {
+        tracing::warn!("the outbox worker was still applying a command at quit; the next start resumes it");
+    }
+    result
+}
+
+/// The outbox worker of whoever sits at `handler`'s console, restarted for the new operator
+/// after each `:as`, until `stopped` resolves (or the handler is gone).
+pub fn spawn_seat_worker(
+    handler: &handler::EngineHandler,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) -> tokio::task::JoinHandle<()> {
     let mut seats = handler.seat_changes();
-    let worker = tokio::spawn(async move {
+    tokio::spawn(async move {
         loop {
             let engine = seats.borrow_and_update().clone();
             let mut switched = false;
@@ -141,11 +156,5 @@ pub async fn run_with_handler(config: ConsoleConfig, handler: handler::EngineHan
                 return;
             }
         }
-    });
-    let result = run(config, handler).await;
-    let _ = stop.send(());
-    if tokio::time::timeout(Duration::from_secs(5), worker).await.is_err() {
-        tracing::warn!("the outbox worker was still applying a command at quit; the next start resumes it");
-    }
-    result
+    })
 }
