@@ -126,7 +126,10 @@ pub(super) async fn run(mut args: DemoArgs, top: ConsoleArgs, globals: &Globals)
         console.keys = cfg.keys.clone();
     }
     let console = args.console.apply(console, SavedView::UnassignedInMyGroups)?;
-    let result = crate::tui::run_with_engine(console, engine).await;
+    let seats =
+        crate::tui::handler::DemoSeats { url: emu.base_url.parse()?, password: Secret::new(DEMO_PASSWORD.into()) };
+    let handler = crate::tui::handler::EngineHandler::new(engine).with_demo_seats(seats);
+    let result = crate::tui::run_with_handler(console, handler).await;
     emu.shutdown();
     result?;
     Ok(ExitCode::SUCCESS)

@@ -4,7 +4,7 @@
 //! Exit codes (ARCHITECTURE.md): 0 done; 1 failed (the message says why and what to do);
 //! 2 usage; 3 refused by policy.
 
-mod access;
+pub mod access;
 mod audit;
 mod bench_peer;
 mod console;
