@@ -328,6 +328,52 @@ pub(super) async fn requests(args: RequestsArgs, globals: &Globals) -> anyhow::R
 
 // ----- approve / deny ------------------------------------------------------------------------
 
+/// What deciding many requests at once did.
+pub(super) struct BulkDecision {
+    /// Each request's decision, with the follow-ups settled right after it (fulfilment, records).
+    pub results: Vec<(String, Result<Finished, EngineError>, Vec<Finished>)>,
+    /// Every follow-up, those settled with their decision and those drained at the end.
+    pub follow_ups: Vec<Finished>,
+    /// Why the System Log could not prove the grants yet, if it could not.
+    pub proof_error: Option<EngineError>,
+}
+
+/// Decides `ids` with one comment, `concurrency` at a time: what `grantdesk approve|deny` does
+/// once it knows which requests (and what `grantdesk bench` times).
+pub(super) async fn decide_in_bulk(
+    engine: &Engine,
+    ids: &[String],
+    verdict: Verdict,
+    comment: &str,
+    concurrency: usize,
+) -> Result<BulkDecision, EngineError> {
+    let batch = (ids.len() > 1).then(|| format!("batch-{}", uuid::Uuid::new_v4().simple()));
+    // Each item is decided and then settled (fulfilled, recorded) in one task, so fulfilment runs
+    // while the next decisions are made — within the services' rate limits, which the clients
+    // pace — and the work of one request never runs twice at once.
+    let results: Vec<(String, Result<Finished, EngineError>, Vec<Finished>)> =
+        futures::stream::iter(ids.iter().cloned())
+            .map(|id| {
+                let batch = batch.clone();
+                async move {
+                    let r = engine.decide(&id, verdict, comment, batch).await;
+                    let follow = match &r {
+                        Ok(f) if f.result.is_ok() => engine.settle(&id).await.unwrap_or_default(),
+                        _ => Vec::new(),
+                    };
+                    (id, r, follow)
+                }
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+    // Whatever else the decisions queued, then the System Log events proving the grants.
+    let mut follow_ups: Vec<Finished> = results.iter().flat_map(|(_, _, f)| f.iter().cloned()).collect();
+    follow_ups.extend(engine.drain().await?);
+    let proof_error = engine.prove_grants().await.err();
+    Ok(BulkDecision { results, follow_ups, proof_error })
+}
+
 /// Options of `grantdesk approve` and `grantdesk deny`.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["ids", "all_pending"])))]
@@ -402,33 +448,9 @@ pub(super) async fn decide(args: DecideArgs, verdict: Verdict, globals: &Globals
         writeln!(out, "nothing to {verb}")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let batch = (ids.len() > 1).then(|| format!("batch-{}", uuid::Uuid::new_v4().simple()));
-    let comment = args.comment.clone();
-    // Each item is decided and then settled (fulfilled, recorded) in one task, so fulfilment runs
-    // while the next decisions are made — within the services' rate limits, which the clients
-    // pace — and the work of one request never runs twice at once.
-    let results: Vec<(String, Result<Finished, EngineError>, Vec<Finished>)> =
-        futures::stream::iter(ids.iter().cloned())
-            .map(|id| {
-                let engine = engine.clone();
-                let comment = comment.clone();
-                let batch = batch.clone();
-                async move {
-                    let r = engine.decide(&id, verdict, &comment, batch).await;
-                    let follow = match &r {
-                        Ok(f) if f.result.is_ok() => engine.settle(&id).await.unwrap_or_default(),
-                        _ => Vec::new(),
-                    };
-                    (id, r, follow)
-                }
-            })
-            .buffered(usize::from(args.concurrency))
-            .collect()
-            .await;
-    // Whatever else the decisions queued, then the System Log events proving the grants.
-    let mut follow_ups: Vec<Finished> = results.iter().flat_map(|(_, _, f)| f.iter().cloned()).collect();
-    follow_ups.extend(engine.drain().await?);
-    if let Err(e) = engine.prove_grants().await {
+    let BulkDecision { results, follow_ups, proof_error } =
+        decide_in_bulk(&engine, &ids, verdict, &args.comment, usize::from(args.concurrency)).await?;
+    if let Some(e) = proof_error {
         eprintln!("could not read the Okta System Log to prove the grants yet ({e}); `grantdesk worker` will");
     }
     let mut out = std::io::stdout().lock();

@@ -944,7 +944,8 @@ fn tickets_source() -> Vec<String> {
 
 /// A store row as the console's queue row. `assigned_to_user` carries the assignee's sys_id:
 /// the store knows people by sys_id, and the console only compares it.
-fn queue_row(r: store::QueueRow) -> QueueRow {
+/// A queue line of the store as the console shows it.
+pub fn queue_row(r: store::QueueRow) -> QueueRow {
     QueueRow {
         sys_id: r.sys_id,
         number: r.number,
