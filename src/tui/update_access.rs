@@ -675,6 +675,7 @@ pub(super) fn switch_operator(state: &mut State, login: &str, fx: &mut Effects) 
 /// The console now acts as `user_name`: what depends on who operates is loaded again.
 pub(super) fn operator_switched(state: &mut State, user_name: String, fx: &mut Effects) {
     state.operator = user_name;
+    state.seat_taken = true;
     state.access.inbox = AccessListState::default();
     state.access.expiring = AccessListState::default();
     notify(state, Level::Info, format!("you are now {} (demo seat)", sanitize_line(&state.operator)));

@@ -463,7 +463,7 @@ impl Widget for OrphansView<'_> {
             lines.push(Line::styled(format!("  {k} raise a request to regularise it"), theme.style(Role::KeyHint)));
         }
         let remove = "or remove the membership in Okta (grantdesk has no removal action), then sync";
-        lines.extend(wrapped("  ", remove, w, theme.style(Role::Muted)));
+        lines.extend(wrapped("→ ", remove, w, theme.style(Role::Muted)));
         details(s, l.detail, lines, buf);
     }
 }
