@@ -738,6 +738,9 @@ fn back(state: &mut State) {
     if state.popup.take().is_some() {
         return;
     }
+    if matches!(state.screen(), Screen::Inbox) && state.access.inbox.range_anchor.take().is_some() {
+        return;
+    }
     if state.screens.len() > 1 {
         state.screens.pop();
         return;

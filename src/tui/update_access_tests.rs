@@ -69,6 +69,10 @@ fn marks_ranges_mark_all_matching_and_clear() {
     assert_eq!(h.state.access.inbox.cursor.selected, 2, "space moves down");
     h.press("v j j v");
     assert_eq!(h.state.access.inbox.marks.len(), 5, "a range from the third line to the fifth");
+    h.press("v esc");
+    assert!(matches!(h.state.screen(), Screen::Inbox), "esc first closes the open range");
+    h.press("j");
+    assert_eq!(h.state.access.inbox.marks.len(), 5, "a closed range marks no more");
     h.press("u");
     assert!(h.state.access.inbox.marks.is_empty());
     h.press("/");
