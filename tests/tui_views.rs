@@ -271,3 +271,11 @@ fn the_seat_taken_with_as_stays_in_the_header_at_80_columns() {
     command(&mut h, "as morgan.manager");
     assert!(top(&h).contains("as morgan.manager@fixture"), "{}", top(&h));
 }
+
+#[test]
+fn deny_one_with_a_comment() {
+    snap("deny_one", false, |h| {
+        command(h, "inbox");
+        h.press("d enter");
+    });
+}

@@ -364,7 +364,7 @@ impl Widget for ExpiringView<'_> {
             return empty_message(s, list, "No granted access expires.", l.table, buf);
         }
         let wide = area.width >= 120;
-        let mut header = vec!["ID", "For", "Entry", "Left", "Expires (UTC)"];
+        let mut header = vec!["ID", "For", "Entry", "Left", if wide { "Expires (UTC)" } else { "Expires" }];
         let mut widths = vec![
             Constraint::Length(11),
             Constraint::Min(14),
