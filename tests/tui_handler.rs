@@ -313,7 +313,10 @@ async fn switch(w: &World, login: &str) {
 
 async fn inbox(w: &World) -> Vec<RequestRow> {
     match answers(w, Effect::LoadAccess(AccessList::Inbox)).await.as_slice() {
-        [Action::AccessLoaded(AccessData::Inbox(rows))] => rows.clone(),
+        [Action::AccessLoaded(AccessData::Inbox { operator, rows })] => {
+            assert_eq!(*operator, w.handler.engine().operator().user_name, "the inbox of whoever sits there");
+            rows.clone()
+        }
         other => panic!("{other:?}"),
     }
 }

@@ -140,7 +140,7 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
         Action::ExtendGrant => access::extend(state, fx),
         Action::RetryBulk => access::retry_bulk(state, fx),
         Action::SwitchOperator(login) => access::switch_operator(state, &login, fx),
-        Action::AccessLoaded(data) => access::loaded(state, data),
+        Action::AccessLoaded(data) => access::loaded(state, data, fx),
         Action::AccessLoadFailed { list, error } => access::load_failed(state, list, error),
         Action::PreviewLoaded(p) => access::preview_loaded(state, *p, fx),
         Action::PreviewFailed(e) => access::preview_failed(state, e),
@@ -458,6 +458,7 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
             };
             notify(state, Level::Info, message);
             state.failed.retain(|c| *c != pending.command);
+            access::decided(state, &pending.command);
             after_change(state, &pending.command, fx);
             if let Command::AddJournal { ticket, kind, .. } = &pending.command {
                 state.drafts.remove(&(ticket.sys_id.clone(), kind.field()));

@@ -64,11 +64,14 @@ fn list_page(state: &State) -> usize {
 }
 
 /// An access list arrived.
-pub(super) fn loaded(state: &mut State, data: AccessData) {
+pub(super) fn loaded(state: &mut State, data: AccessData, fx: &mut Effects) {
     let page = list_page(state);
     let matcher = &mut state.matcher;
     match data {
-        AccessData::Inbox(rows) => state.access.inbox.set_rows(rows, matcher, page),
+        AccessData::Inbox { operator, rows } if operator == state.operator => {
+            state.access.inbox.set_rows(rows, matcher, page)
+        }
+        AccessData::Inbox { .. } => fx.render = false,
         AccessData::Expiring(rows) => state.access.expiring.set_rows(rows, matcher, page),
         AccessData::Orphans(rows) => state.access.orphans.set_rows(rows, matcher, page),
         AccessData::Catalog(choices) => {
@@ -219,6 +222,15 @@ pub(super) fn open_decide(state: &mut State, verdict: Verdict, fx: &mut Effects)
         typed: Input::default(),
         problem: None,
     }));
+}
+
+/// A request decided from its detail: back to the list it came from (it has left the inbox).
+pub(super) fn decided(state: &mut State, command: &Command) {
+    if let Command::Decide { id, .. } = command
+        && matches!(state.screen(), Screen::Request(r) if r.id == *id)
+    {
+        state.screens.pop();
+    }
 }
 
 /// A key in the approve/deny popup: the comment first, then (for many) the confirmation.

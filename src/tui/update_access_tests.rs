@@ -2,7 +2,7 @@
 //! confirmation, the request form's validation and preview, the expiry radar, `:as`.
 
 use crate::domain::request::Verdict;
-use crate::tui::effect::{AccessList, BulkOutcome, Command, Effect};
+use crate::tui::effect::{AccessData, AccessList, BulkOutcome, Command, Effect};
 use crate::tui::fixture::Harness;
 use crate::tui::state::{ConfirmFocus, FormField, Level, Popup, Screen};
 use crate::tui::theme::ColorDepth;
@@ -165,6 +165,7 @@ fn one_request_is_decided_at_once_with_its_comment() {
     h.type_text("ok for the incident");
     h.press("enter");
     assert!(h.state.popup.is_none());
+    assert!(matches!(h.state.screen(), Screen::Inbox), "decided from its detail: back to the inbox");
     assert!(commands(&h).iter().any(|c| matches!(c, Command::Decide { id: i, verdict: Verdict::Approve, comment }
         if *i == id && comment == "ok for the incident")));
     assert!(h.state.access.inbox.rows.iter().all(|r| r.request.id != id), "the inbox was reloaded without it");
@@ -288,11 +289,16 @@ fn read_only_offers_no_decision_request_or_extension() {
 fn as_takes_another_seat_and_says_when_it_cannot() {
     let mut h = harness(false);
     inbox(&mut h);
+    let dana_rows = h.state.access.inbox.rows.clone();
     command(&mut h, "as morgan.manager");
     assert_eq!(h.state.operator, "morgan.manager");
     assert!(h.state.notification().unwrap().text.contains("you are now morgan.manager"));
     assert!(h.state.access.inbox.rows.is_empty(), "dana's inbox is not morgan's");
     assert!(h.effects.iter().filter(|e| **e == Effect::LoadAccess(AccessList::Inbox)).count() >= 2);
+    // dana's inbox, asked before the switch, answering after it: not shown as morgan's.
+    let late = AccessData::Inbox { operator: "dana.desk".into(), rows: vec![dana_rows[0].clone()] };
+    crate::tui::update(&mut h.state, crate::tui::Action::AccessLoaded(late));
+    assert!(h.state.access.inbox.rows.is_empty());
     command(&mut h, "as nobody");
     assert_eq!(h.state.operator, "morgan.manager");
     assert_eq!(h.state.notification().unwrap().level, Level::Error);
