@@ -149,18 +149,19 @@ fn number_in(line: &str) -> String {
         .to_string()
 }
 
+/// `grantdesk demo` at 80×24 with its store and the emulator's environment in `dir`.
+fn demo_80x24(dir: &Path) -> (Console, std::path::PathBuf, std::path::PathBuf) {
+    let db = dir.join("demo.db");
+    let env_file = dir.join("emulator.env");
+    let args = ["demo", "--db", db.to_str().unwrap(), "--emulator-env", env_file.to_str().unwrap()];
+    (Console::start(24, 80, &args, &[]), db, env_file)
+}
+
 #[test]
 fn the_demo_as_a_new_user_meets_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("demo.db");
-    let env_file = dir.path().join("emulator.env");
+    let (mut c, db, env_file) = demo_80x24(dir.path());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut c = Console::start(
-        24,
-        80,
-        &["demo", "--db", db.to_str().unwrap(), "--emulator-env", env_file.to_str().unwrap()],
-        &[],
-    );
     c.wait_for("unassigned in my groups");
     c.wait_for("INC00");
     assert!(c.parser.screen().alternate_screen(), "the console draws on the alternate screen");
@@ -269,15 +270,8 @@ fn a_bad_keys_config_is_reported_before_the_terminal_is_touched() {
 #[test]
 fn the_access_story_plays_in_the_demo_with_as() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("demo.db");
-    let env_file = dir.path().join("emulator.env");
+    let (mut c, db, env_file) = demo_80x24(dir.path());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut c = Console::start(
-        24,
-        80,
-        &["demo", "--db", db.to_str().unwrap(), "--emulator-env", env_file.to_str().unwrap()],
-        &[],
-    );
     c.wait_for("INC00");
     c.send("/riley");
     c.wait_for("/riley");
