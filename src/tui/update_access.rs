@@ -7,7 +7,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::{Effects, Move, load_queue, move_cursor, notify, refuse_if_read_only, run};
-use crate::domain::request::{Verdict, human_duration};
+use crate::domain::request::{RequestStatus, Verdict, human_duration};
 use crate::domain::text::sanitize_line;
 use crate::tui::effect::{
     AccessData, AccessList, BulkOutcome, CatalogChoice, Command, Effect, RequestDraft, RequestRow,
@@ -94,6 +94,9 @@ pub(super) fn load_failed(state: &mut State, list: AccessList, error: String) {
     };
     if let Some(slot) = slot {
         *slot = Some(error.clone());
+    }
+    if let (AccessList::Catalog, Some(Popup::RequestForm(form))) = (list, state.popup.as_mut()) {
+        form.problem = Some(format!("could not load the catalog: {}", sanitize_line(&error)));
     }
     state.access.inbox.loading &= list != AccessList::Inbox;
     state.access.expiring.loading &= list != AccessList::Expiring;
@@ -205,9 +208,13 @@ pub(super) fn open_decide(state: &mut State, verdict: Verdict, fx: &mut Effects)
             let chosen = if marked.is_empty() { inbox.selected().into_iter().collect() } else { marked };
             chosen.into_iter().map(|r| (r.request.id.clone(), label(r))).collect()
         }
-        Screen::Request(r) => {
-            state.access.request(&r.id).map(|r| (r.request.id.clone(), label(r))).into_iter().collect()
-        }
+        Screen::Request(r) => match state.access.request(&r.id) {
+            Some(row) if row.request.status != RequestStatus::Pending => {
+                let text = format!("{} is {}: there is nothing to decide", row.request.id, row.request.status);
+                return notify(state, Level::Info, text);
+            }
+            row => row.map(|r| (r.request.id.clone(), label(r))).into_iter().collect(),
+        },
         _ => return fx.render = false,
     };
     if targets.is_empty() {

@@ -249,6 +249,10 @@ fn an_unknown_person_fails_the_preview_with_the_reason() {
 fn the_expiry_radar_lists_soonest_first_and_one_key_extends() {
     let mut h = harness(false);
     command(&mut h, "expiring");
+    h.press("enter a");
+    assert!(h.state.popup.is_none(), "a granted request has nothing to decide");
+    assert!(h.state.notification().unwrap().text.contains("is granted"));
+    h.press("esc");
     let rows = &h.state.access.expiring.rows;
     assert!(rows.len() >= 3);
     assert!(rows.windows(2).all(|w| w[0].request.expires_at <= w[1].request.expires_at), "soonest first");
