@@ -96,8 +96,8 @@ fn request(
         expires_at: None,
         revoked_at: None,
     };
-    let grants = std::iter::once(format!("membership of {entry}")).chain(group_apps(entry)).collect();
-    RequestRow { request, grants }
+    // The blast radius, as the engine's handler gives it: the group's apps.
+    RequestRow { request, grants: group_apps(entry) }
 }
 
 impl FixtureAccess {
