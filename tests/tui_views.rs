@@ -259,3 +259,23 @@ fn expiry_radar() {
 fn orphan_grants() {
     snap("orphans", false, |h| command(h, "orphans"));
 }
+
+#[test]
+fn the_seat_taken_with_as_stays_in_the_header_at_80_columns() {
+    let mut h = harness("mono", ColorDepth::Mono, 80, 24, false);
+    let top = |h: &Harness| h.screen().lines().next().unwrap_or_default().to_string();
+    open_ticket(&mut h, "INC0010001");
+    command(&mut h, "user riley.requester@example.com");
+    command(&mut h, "inbox");
+    assert!(!top(&h).contains("dana.desk"), "without :as the operator gives way to the crumbs: {}", top(&h));
+    command(&mut h, "as morgan.manager");
+    assert!(top(&h).contains("as morgan.manager@fixture"), "{}", top(&h));
+}
+
+#[test]
+fn deny_one_with_a_comment() {
+    snap("deny_one", false, |h| {
+        command(h, "inbox");
+        h.press("d enter");
+    });
+}

@@ -268,7 +268,12 @@ impl AccessList {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AccessData {
     /// Requests the operator may decide, oldest first.
-    Inbox(Vec<RequestRow>),
+    Inbox {
+        /// Whose inbox (ServiceNow user name): after `:as`, another seat's late answer is dropped.
+        operator: String,
+        /// The requests.
+        rows: Vec<RequestRow>,
+    },
     /// Granted requests with an expiry, soonest first.
     Expiring(Vec<RequestRow>),
     /// Orphan grants.

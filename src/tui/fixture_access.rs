@@ -96,8 +96,8 @@ fn request(
         expires_at: None,
         revoked_at: None,
     };
-    let grants = std::iter::once(format!("membership of {entry}")).chain(group_apps(entry)).collect();
-    RequestRow { request, grants }
+    // The blast radius, as the engine's handler gives it: the group's apps.
+    RequestRow { request, grants: group_apps(entry) }
 }
 
 impl FixtureAccess {
@@ -295,7 +295,9 @@ impl FixtureData {
         let now = self.now;
         Some(match effect {
             Effect::LoadAccess(list) => vec![Action::AccessLoaded(match list {
-                AccessList::Inbox => AccessData::Inbox(self.access.inbox()),
+                AccessList::Inbox => {
+                    AccessData::Inbox { operator: self.access.operator.clone(), rows: self.access.inbox() }
+                }
                 AccessList::Expiring => AccessData::Expiring(self.access.expiring()),
                 AccessList::Orphans => AccessData::Orphans(self.access.orphans.clone()),
                 AccessList::Catalog => AccessData::Catalog(FixtureAccess::catalog()),

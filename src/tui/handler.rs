@@ -801,7 +801,8 @@ async fn with_radius(engine: &Engine, list: Vec<AccessRequest>) -> Vec<RequestRo
 async fn load_access(engine: &Engine, list: AccessList) -> Result<AccessData, String> {
     Ok(match list {
         AccessList::Inbox => {
-            AccessData::Inbox(with_radius(engine, engine.my_inbox().await.map_err(|e| e.to_string())?).await)
+            let rows = with_radius(engine, engine.my_inbox().await.map_err(|e| e.to_string())?).await;
+            AccessData::Inbox { operator: engine.operator().user_name.clone(), rows }
         }
         AccessList::Expiring => {
             let filter = RequestFilter { statuses: vec![RequestStatus::Granted], ..Default::default() };

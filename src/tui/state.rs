@@ -797,6 +797,8 @@ pub struct State {
     pub height: u16,
     /// The operator's user name.
     pub operator: String,
+    /// `:as` took another persona's seat (the header then always shows who sits there).
+    pub seat_taken: bool,
     /// What the console is connected to, for the header.
     pub instance: String,
     /// No change of anything may be sent.
@@ -887,6 +889,7 @@ impl State {
             width,
             height,
             operator: config.operator.clone(),
+            seat_taken: false,
             instance: config.instance.clone(),
             read_only: config.read_only,
             mouse: config.mouse,

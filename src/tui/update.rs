@@ -140,7 +140,7 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
         Action::ExtendGrant => access::extend(state, fx),
         Action::RetryBulk => access::retry_bulk(state, fx),
         Action::SwitchOperator(login) => access::switch_operator(state, &login, fx),
-        Action::AccessLoaded(data) => access::loaded(state, data),
+        Action::AccessLoaded(data) => access::loaded(state, data, fx),
         Action::AccessLoadFailed { list, error } => access::load_failed(state, list, error),
         Action::PreviewLoaded(p) => access::preview_loaded(state, *p, fx),
         Action::PreviewFailed(e) => access::preview_failed(state, e),
@@ -458,6 +458,7 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
             };
             notify(state, Level::Info, message);
             state.failed.retain(|c| *c != pending.command);
+            access::decided(state, &pending.command);
             after_change(state, &pending.command, fx);
             if let Command::AddJournal { ticket, kind, .. } = &pending.command {
                 state.drafts.remove(&(ticket.sys_id.clone(), kind.field()));
@@ -736,6 +737,9 @@ fn move_selection(state: &mut State, mv: Move) {
 
 fn back(state: &mut State) {
     if state.popup.take().is_some() {
+        return;
+    }
+    if matches!(state.screen(), Screen::Inbox) && state.access.inbox.range_anchor.take().is_some() {
         return;
     }
     if state.screens.len() > 1 {

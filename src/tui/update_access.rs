@@ -7,7 +7,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::{Effects, Move, load_queue, move_cursor, notify, refuse_if_read_only, run};
-use crate::domain::request::{Verdict, human_duration};
+use crate::domain::request::{RequestStatus, Verdict, human_duration};
 use crate::domain::text::sanitize_line;
 use crate::tui::effect::{
     AccessData, AccessList, BulkOutcome, CatalogChoice, Command, Effect, RequestDraft, RequestRow,
@@ -64,11 +64,14 @@ fn list_page(state: &State) -> usize {
 }
 
 /// An access list arrived.
-pub(super) fn loaded(state: &mut State, data: AccessData) {
+pub(super) fn loaded(state: &mut State, data: AccessData, fx: &mut Effects) {
     let page = list_page(state);
     let matcher = &mut state.matcher;
     match data {
-        AccessData::Inbox(rows) => state.access.inbox.set_rows(rows, matcher, page),
+        AccessData::Inbox { operator, rows } if operator == state.operator => {
+            state.access.inbox.set_rows(rows, matcher, page)
+        }
+        AccessData::Inbox { .. } => fx.render = false,
         AccessData::Expiring(rows) => state.access.expiring.set_rows(rows, matcher, page),
         AccessData::Orphans(rows) => state.access.orphans.set_rows(rows, matcher, page),
         AccessData::Catalog(choices) => {
@@ -91,6 +94,9 @@ pub(super) fn load_failed(state: &mut State, list: AccessList, error: String) {
     };
     if let Some(slot) = slot {
         *slot = Some(error.clone());
+    }
+    if let (AccessList::Catalog, Some(Popup::RequestForm(form))) = (list, state.popup.as_mut()) {
+        form.problem = Some(format!("could not load the catalog: {}", sanitize_line(&error)));
     }
     state.access.inbox.loading &= list != AccessList::Inbox;
     state.access.expiring.loading &= list != AccessList::Expiring;
@@ -202,9 +208,13 @@ pub(super) fn open_decide(state: &mut State, verdict: Verdict, fx: &mut Effects)
             let chosen = if marked.is_empty() { inbox.selected().into_iter().collect() } else { marked };
             chosen.into_iter().map(|r| (r.request.id.clone(), label(r))).collect()
         }
-        Screen::Request(r) => {
-            state.access.request(&r.id).map(|r| (r.request.id.clone(), label(r))).into_iter().collect()
-        }
+        Screen::Request(r) => match state.access.request(&r.id) {
+            Some(row) if row.request.status != RequestStatus::Pending => {
+                let text = format!("{} is {}: there is nothing to decide", row.request.id, row.request.status);
+                return notify(state, Level::Info, text);
+            }
+            row => row.map(|r| (r.request.id.clone(), label(r))).into_iter().collect(),
+        },
         _ => return fx.render = false,
     };
     if targets.is_empty() {
@@ -219,6 +229,15 @@ pub(super) fn open_decide(state: &mut State, verdict: Verdict, fx: &mut Effects)
         typed: Input::default(),
         problem: None,
     }));
+}
+
+/// A request decided from its detail: back to the list it came from (it has left the inbox).
+pub(super) fn decided(state: &mut State, command: &Command) {
+    if let Command::Decide { id, .. } = command
+        && matches!(state.screen(), Screen::Request(r) if r.id == *id)
+    {
+        state.screens.pop();
+    }
 }
 
 /// A key in the approve/deny popup: the comment first, then (for many) the confirmation.
@@ -675,6 +694,7 @@ pub(super) fn switch_operator(state: &mut State, login: &str, fx: &mut Effects) 
 /// The console now acts as `user_name`: what depends on who operates is loaded again.
 pub(super) fn operator_switched(state: &mut State, user_name: String, fx: &mut Effects) {
     state.operator = user_name;
+    state.seat_taken = true;
     state.access.inbox = AccessListState::default();
     state.access.expiring = AccessListState::default();
     notify(state, Level::Info, format!("you are now {} (demo seat)", sanitize_line(&state.operator)));

@@ -2,7 +2,7 @@
 //! confirmation, the request form's validation and preview, the expiry radar, `:as`.
 
 use crate::domain::request::Verdict;
-use crate::tui::effect::{AccessList, BulkOutcome, Command, Effect};
+use crate::tui::effect::{AccessData, AccessList, BulkOutcome, Command, Effect};
 use crate::tui::fixture::Harness;
 use crate::tui::state::{ConfirmFocus, FormField, Level, Popup, Screen};
 use crate::tui::theme::ColorDepth;
@@ -69,6 +69,10 @@ fn marks_ranges_mark_all_matching_and_clear() {
     assert_eq!(h.state.access.inbox.cursor.selected, 2, "space moves down");
     h.press("v j j v");
     assert_eq!(h.state.access.inbox.marks.len(), 5, "a range from the third line to the fifth");
+    h.press("v esc");
+    assert!(matches!(h.state.screen(), Screen::Inbox), "esc first closes the open range");
+    h.press("j");
+    assert_eq!(h.state.access.inbox.marks.len(), 5, "a closed range marks no more");
     h.press("u");
     assert!(h.state.access.inbox.marks.is_empty());
     h.press("/");
@@ -161,6 +165,7 @@ fn one_request_is_decided_at_once_with_its_comment() {
     h.type_text("ok for the incident");
     h.press("enter");
     assert!(h.state.popup.is_none());
+    assert!(matches!(h.state.screen(), Screen::Inbox), "decided from its detail: back to the inbox");
     assert!(commands(&h).iter().any(|c| matches!(c, Command::Decide { id: i, verdict: Verdict::Approve, comment }
         if *i == id && comment == "ok for the incident")));
     assert!(h.state.access.inbox.rows.iter().all(|r| r.request.id != id), "the inbox was reloaded without it");
@@ -244,6 +249,10 @@ fn an_unknown_person_fails_the_preview_with_the_reason() {
 fn the_expiry_radar_lists_soonest_first_and_one_key_extends() {
     let mut h = harness(false);
     command(&mut h, "expiring");
+    h.press("enter a");
+    assert!(h.state.popup.is_none(), "a granted request has nothing to decide");
+    assert!(h.state.notification().unwrap().text.contains("is granted"));
+    h.press("esc");
     let rows = &h.state.access.expiring.rows;
     assert!(rows.len() >= 3);
     assert!(rows.windows(2).all(|w| w[0].request.expires_at <= w[1].request.expires_at), "soonest first");
@@ -284,11 +293,16 @@ fn read_only_offers_no_decision_request_or_extension() {
 fn as_takes_another_seat_and_says_when_it_cannot() {
     let mut h = harness(false);
     inbox(&mut h);
+    let dana_rows = h.state.access.inbox.rows.clone();
     command(&mut h, "as morgan.manager");
     assert_eq!(h.state.operator, "morgan.manager");
     assert!(h.state.notification().unwrap().text.contains("you are now morgan.manager"));
     assert!(h.state.access.inbox.rows.is_empty(), "dana's inbox is not morgan's");
     assert!(h.effects.iter().filter(|e| **e == Effect::LoadAccess(AccessList::Inbox)).count() >= 2);
+    // dana's inbox, asked before the switch, answering after it: not shown as morgan's.
+    let late = AccessData::Inbox { operator: "dana.desk".into(), rows: vec![dana_rows[0].clone()] };
+    crate::tui::update(&mut h.state, crate::tui::Action::AccessLoaded(late));
+    assert!(h.state.access.inbox.rows.is_empty());
     command(&mut h, "as nobody");
     assert_eq!(h.state.operator, "morgan.manager");
     assert_eq!(h.state.notification().unwrap().level, Level::Error);

@@ -364,7 +364,7 @@ impl Widget for ExpiringView<'_> {
             return empty_message(s, list, "No granted access expires.", l.table, buf);
         }
         let wide = area.width >= 120;
-        let mut header = vec!["ID", "For", "Entry", "Left", "Expires (UTC)"];
+        let mut header = vec!["ID", "For", "Entry", "Left", if wide { "Expires (UTC)" } else { "Expires" }];
         let mut widths = vec![
             Constraint::Length(11),
             Constraint::Min(14),
@@ -463,7 +463,7 @@ impl Widget for OrphansView<'_> {
             lines.push(Line::styled(format!("  {k} raise a request to regularise it"), theme.style(Role::KeyHint)));
         }
         let remove = "or remove the membership in Okta (grantdesk has no removal action), then sync";
-        lines.extend(wrapped("  ", remove, w, theme.style(Role::Muted)));
+        lines.extend(wrapped("→ ", remove, w, theme.style(Role::Muted)));
         details(s, l.detail, lines, buf);
     }
 }

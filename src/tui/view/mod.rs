@@ -277,8 +277,12 @@ impl Widget for CrumbsView<'_> {
             spans.push(Span::styled(format!(" {label} "), theme.style(role)));
         }
         let left = Line::from(spans);
-        let left_w = left.width();
-        left.render(area, buf);
+        // After `:as`, who sits at the console always shows: the crumbs give way to it.
+        let seat = s.seat_taken.then(|| format!("as {}@{} ", clean(&s.operator), clean(&s.instance)));
+        let reserved = seat.as_ref().map_or(0, |t| Span::raw(t.as_str()).width() as u16 + 1);
+        let left_area = Rect { width: area.width.saturating_sub(reserved), ..area };
+        let left_w = left.width().min(usize::from(left_area.width));
+        left.render(left_area, buf);
 
         let mut right: Vec<Span> = Vec::new();
         if !s.pending.is_empty() {
@@ -298,12 +302,21 @@ impl Widget for CrumbsView<'_> {
                 theme.style(Role::Muted),
             ));
         }
-        let who = Span::styled(format!("{}@{} ", clean(&s.operator), clean(&s.instance)), theme.style(Role::Muted));
         // Drop what does not fit, least important (who) first, never overwriting the crumbs.
         let mut line = Line::from(right.clone()).spans;
-        line.push(who);
+        match seat {
+            Some(seat) => line.push(Span::styled(seat, theme.style(Role::Warn))),
+            None => line.push(Span::styled(
+                format!("{}@{} ", clean(&s.operator), clean(&s.instance)),
+                theme.style(Role::Muted),
+            )),
+        }
         while !line.is_empty() && left_w + Line::from(line.clone()).width() + 1 > usize::from(area.width) {
-            line.pop();
+            if s.seat_taken && line.len() > 1 {
+                line.remove(0);
+            } else {
+                line.pop();
+            }
         }
         Line::from(line).alignment(Alignment::Right).render(area, buf);
     }
