@@ -8,7 +8,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
+use grantdesk::cli::bench::Samples;
+use grantdesk::cli::bench::console::{frame, key};
 use grantdesk::tui::action::Action;
 use grantdesk::tui::effect::{DataSource, SavedView};
 use grantdesk::tui::fixture::{FixtureData, Harness, fixed_now};
@@ -29,27 +31,10 @@ fn big_queue() -> State {
     state
 }
 
-fn key(c: KeyCode) -> Action {
-    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-
-fn frame(state: &mut State, terminal: &mut Terminal<TestBackend>, action: Action) {
-    let fx = update(state, action);
-    if fx.render {
-        terminal.draw(|f| view::render(f, state)).expect("draws");
-    }
-}
-
-fn percentiles(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
-    println!(
-        "{name:<44} n={:<6} median {:>8.3} ms   p99 {:>8.3} ms   max {:>8.3} ms",
-        samples.len(),
-        at(0.5).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3,
-        at(1.0).as_secs_f64() * 1e3
-    );
+fn percentiles(name: &str, samples: Vec<Duration>) {
+    let mut s = Samples::default();
+    samples.into_iter().for_each(|d| s.push(d));
+    println!("{}", s.line(name));
 }
 
 /// Times single keystrokes the way an operator makes them.

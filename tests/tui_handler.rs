@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use grantdesk::config::{OktaAuth, OktaConfig, Secret, ServiceNowAuth, ServiceNowConfig};
+use grantdesk::domain::request::Verdict;
 use grantdesk::domain::{JournalKind, TicketKind, UserStatus};
 use grantdesk::emulator::{self, DEMO_OKTA_TOKEN, DEMO_PASSWORD, EmulatorOptions, RunningEmulator, Scale};
 use grantdesk::engine::sync::SyncOptions;
@@ -13,10 +14,10 @@ use grantdesk::servicenow::{Query, ServiceNowClient};
 use grantdesk::store::Store;
 use grantdesk::tui::Action;
 use grantdesk::tui::effect::{
-    AuditFilter, AuditVerify, Command, CommandId, DataSource, Effect, EffectHandler as _, QueueRow, Reply, SavedView,
-    StateChoice, TicketRef,
+    AccessData, AccessList, AuditFilter, AuditVerify, BulkOutcome, Command, CommandId, DataSource, Effect,
+    EffectHandler as _, QueueRow, Reply, RequestDraft, RequestRow, SavedView, StateChoice, TicketRef,
 };
-use grantdesk::tui::handler::EngineHandler;
+use grantdesk::tui::handler::{DemoSeats, EngineHandler};
 use tokio::sync::mpsc;
 
 struct World {
@@ -37,6 +38,12 @@ impl Drop for World {
 
 /// The demo world, synced into a fresh store, with the engine's worker running.
 async fn world() -> World {
+    world_with(Default::default(), false).await
+}
+
+/// The demo world with `catalog`; with `seats`, `:as` takes the personas' seats as in
+/// `grantdesk demo`, and the worker follows the seat.
+async fn world_with(catalog: grantdesk::domain::catalog::Catalog, seats: bool) -> World {
     grantdesk::install_crypto_provider();
     let emu = emulator::start(EmulatorOptions::local(Scale::Demo, 1)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -62,19 +69,17 @@ async fn world() -> World {
         okta: Some(okta),
         operator: Operator { user_name: me.user_name, sys_id: me.sys_id, login: me.email, name: me.name },
         read_only: false,
-        catalog: Default::default(),
+        catalog,
     });
     engine.sync(SyncOptions::default(), &|_| {}).await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = engine.clone();
-    tokio::spawn(async move {
-        worker
-            .work(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    World { _emu: emu, _dir: dir, sn, handler: EngineHandler::new(engine), stop: Some(stop) }
+    let mut handler = EngineHandler::new(engine);
+    if seats {
+        let url = emu.base_url.parse().unwrap();
+        handler = handler.with_demo_seats(DemoSeats { url, password: Secret::new(DEMO_PASSWORD.into()) });
+    }
+    grantdesk::tui::spawn_seat_worker(&handler, stopped);
+    World { _emu: emu, _dir: dir, sn, handler, stop: Some(stop) }
 }
 
 /// Every answer the handler gives to one effect, in order.
@@ -299,4 +304,161 @@ async fn dashboard_and_sync_answer() {
     let after = rileys(&queue(&w, SavedView::AllOpen).await);
     assert_eq!(after.state, "On Hold");
     assert!(after.mod_count > riley.mod_count);
+}
+
+async fn switch(w: &World, login: &str) {
+    let got = answers(w, Effect::SwitchOperator { login: login.into() }).await;
+    assert!(matches!(got.as_slice(), [Action::OperatorSwitched { user_name }] if user_name == login), "{got:?}");
+}
+
+async fn inbox(w: &World) -> Vec<RequestRow> {
+    match answers(w, Effect::LoadAccess(AccessList::Inbox)).await.as_slice() {
+        [Action::AccessLoaded(AccessData::Inbox { operator, rows })] => {
+            assert_eq!(*operator, w.handler.engine().operator().user_name, "the inbox of whoever sits there");
+            rows.clone()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn run(w: &World, id: u64, command: Command) -> Result<String, String> {
+    match answers(w, Effect::RunCommand { id: CommandId(id), command }).await.as_slice() {
+        [Action::CommandSucceeded { message, .. }] => Ok(message.clone()),
+        [Action::CommandFailed { error, .. }] => Err(error.clone()),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Issue 6's Done-means story in one console, through the console's own effects: as dana.desk,
+/// raise `aws-prod-readonly` for riley from riley's ticket (after the preview); `:as
+/// morgan.manager` approve; `:as alex.approver` approve; the membership is in Okta and every step
+/// is in the audit log under the name of whoever took it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_story_plays_in_one_console_with_as() {
+    let w = world_with(grantdesk::domain::catalog::Catalog::demo(), true).await;
+    let riley = rileys(&queue(&w, SavedView::AllOpen).await);
+    let draft = RequestDraft {
+        ticket: Some(riley.number.clone()),
+        requested_for: "riley.requester@example.com".into(),
+        entry: "aws-prod-readonly".into(),
+        duration: None,
+        justification: "Investigating the production incident".into(),
+    };
+    let preview = match answers(&w, Effect::PreviewRequest(draft.clone())).await.as_slice() {
+        [Action::PreviewLoaded(p)] => (**p).clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(preview.draft, draft);
+    assert!(preview.grants.iter().any(|g| g == "membership of aws-prod-readonly"), "{:?}", preview.grants);
+    assert_eq!(preview.steps.len(), 2);
+    assert_eq!(preview.steps[0].1, vec!["morgan.manager@example.com".to_string()], "riley's manager first");
+    assert!(preview.steps[1].1.contains(&"alex.approver@example.com".to_string()), "{:?}", preview.steps);
+
+    let raised = run(&w, 1, Command::RaiseRequest(draft)).await.unwrap();
+    assert!(raised.contains("waiting on morgan.manager@example.com"), "{raised}");
+    let id = raised.split_whitespace().nth(1).unwrap().to_string();
+    assert!(id.starts_with("AR-"), "{raised}");
+    assert!(inbox(&w).await.iter().all(|r| r.request.id != id), "dana raised it: not hers to decide");
+
+    // Outside the demo's seats nobody else's seat can be taken; in the demo it can.
+    switch(&w, "morgan.manager").await;
+    let mine = inbox(&w).await;
+    let row = mine.iter().find(|r| r.request.id == id).expect("in morgan's inbox");
+    assert!(row.grants.iter().any(|g| g == "AWS"), "blast radius: the group's apps {:?}", row.grants);
+    let step1 = Command::Decide { id: id.clone(), verdict: Verdict::Approve, comment: "ok as manager".into() };
+    let said = run(&w, 2, step1.clone()).await.unwrap();
+    assert!(said.contains("now waiting on") && said.contains("alex.approver"), "{said}");
+    let again = run(&w, 3, step1).await;
+    assert!(again.is_err(), "a second decision of the same step is refused: {again:?}");
+
+    switch(&w, "alex.approver").await;
+    let said = run(&w, 4, Command::Decide { id: id.clone(), verdict: Verdict::Approve, comment: "ok as owner".into() })
+        .await
+        .unwrap();
+    assert!(said.contains("approved"), "{said}");
+
+    // Fulfilment follows at once (settled by the console, or by the worker when it got there
+    // first): granted within moments, and the membership is in Okta.
+    let engine = w.handler.engine();
+    let mut stored = engine.store().access_request(&id).await.unwrap().unwrap().request;
+    for _ in 0..40 {
+        if stored.status == grantdesk::domain::request::RequestStatus::Granted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        stored = engine.store().access_request(&id).await.unwrap().unwrap().request;
+    }
+    assert_eq!(stored.status, grantdesk::domain::request::RequestStatus::Granted);
+    let okta = engine.okta().unwrap();
+    let user = okta.user("riley.requester@example.com").await.unwrap();
+    let groups = okta.user_groups(&user.id).await.unwrap();
+    assert!(groups.iter().any(|g| g.name == "aws-prod-readonly"), "riley is in aws-prod-readonly now");
+    assert_eq!(
+        stored.decisions.iter().map(|d| d.approver.as_str()).collect::<Vec<_>>(),
+        ["morgan.manager@example.com", "alex.approver@example.com"]
+    );
+    // ServiceNow has the requested item with a work note per decision and the fulfilment (the
+    // worker, following the seat, writes them: waited for, not assumed).
+    let mut notes = Vec::new();
+    for _ in 0..40 {
+        let r = engine.store().access_request(&id).await.unwrap().unwrap().request;
+        if let Some(ritm) = &r.external.ritm_sys_id {
+            notes = w.sn.journal(ritm).await.unwrap().into_iter().map(|j| j.value).collect::<Vec<_>>();
+            if notes.iter().any(|n| n.contains("#grant]")) {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    for want in ["morgan.manager@example.com approved step 1", "alex.approver@example.com approved step 2", "Fulfilled"]
+    {
+        assert!(notes.iter().any(|n| n.contains(want)), "no work note with {want:?} in {notes:#?}");
+    }
+    // The audit log names who took each step.
+    let filter = AuditFilter { text: "riley.requester@example.com".into(), limit: 500 };
+    let audit = answers(&w, Effect::LoadAudit { filter }).await;
+    let Some(Action::AuditLoaded { rows, .. }) = audit.first() else { panic!("{audit:?}") };
+    let rows: Vec<_> = rows.iter().filter(|r| r.details.contains(&id)).collect();
+    for who in ["dana.desk", "morgan.manager", "alex.approver"] {
+        assert!(rows.iter().any(|r| r.operator == who && r.outcome == "success"), "{who} in {rows:#?}");
+    }
+    assert!(rows.iter().any(|r| r.operator == "morgan.manager" && r.outcome == "refused"), "the repeat is audited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_is_refused_outside_the_demo_and_bulk_lists_refusals() {
+    let w = world_with(grantdesk::domain::catalog::Catalog::demo(), false).await;
+    let got = answers(&w, Effect::SwitchOperator { login: "morgan.manager".into() }).await;
+    assert!(
+        matches!(got.as_slice(), [Action::OperatorSwitchFailed(e)] if e.contains("grantdesk demo") && e.contains("dana.desk")),
+        "{got:?}"
+    );
+    assert_eq!(w.handler.engine().operator().user_name, "dana.desk");
+
+    // Dana raises a request, then tries to decide it in bulk with an unknown one: both are
+    // listed, neither silently skipped.
+    let draft = RequestDraft {
+        ticket: None,
+        requested_for: "riley.requester@example.com".into(),
+        entry: "aws-prod-readonly".into(),
+        duration: Some(std::time::Duration::from_secs(3600)),
+        justification: "on call".into(),
+    };
+    let raised = run(&w, 1, Command::RaiseRequest(draft)).await.unwrap();
+    let id = raised.split_whitespace().nth(1).unwrap().to_string();
+    let ids = vec![id.clone(), "AR-NOPE0000".to_string()];
+    let got =
+        answers(&w, Effect::BulkDecide { batch: 7, ids, verdict: Verdict::Approve, comment: "bulk".into() }).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    for a in &got {
+        match a {
+            Action::BulkItemDone { batch: 7, id: i, outcome: BulkOutcome::Refused(why) } if *i == id => {
+                assert!(why.contains("separation of duties"), "{why}")
+            }
+            Action::BulkItemDone { batch: 7, id: i, outcome: BulkOutcome::Failed(why) } if i == "AR-NOPE0000" => {
+                assert!(why.contains("no access request"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

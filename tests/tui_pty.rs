@@ -149,18 +149,19 @@ fn number_in(line: &str) -> String {
         .to_string()
 }
 
+/// `grantdesk demo` at 80×24 with its store and the emulator's environment in `dir`.
+fn demo_80x24(dir: &Path) -> (Console, std::path::PathBuf, std::path::PathBuf) {
+    let db = dir.join("demo.db");
+    let env_file = dir.join("emulator.env");
+    let args = ["demo", "--db", db.to_str().unwrap(), "--emulator-env", env_file.to_str().unwrap()];
+    (Console::start(24, 80, &args, &[]), db, env_file)
+}
+
 #[test]
 fn the_demo_as_a_new_user_meets_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("demo.db");
-    let env_file = dir.path().join("emulator.env");
+    let (mut c, db, env_file) = demo_80x24(dir.path());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut c = Console::start(
-        24,
-        80,
-        &["demo", "--db", db.to_str().unwrap(), "--emulator-env", env_file.to_str().unwrap()],
-        &[],
-    );
     c.wait_for("unassigned in my groups");
     c.wait_for("INC00");
     assert!(c.parser.screen().alternate_screen(), "the console draws on the alternate screen");
@@ -260,4 +261,85 @@ fn a_bad_keys_config_is_reported_before_the_terminal_is_touched() {
     let screen = c.screen();
     assert!(screen.contains("keys.queue.asign_to_me") && screen.contains("assign_to_me"), "{screen}");
     assert!(!c.parser.screen().alternate_screen());
+}
+
+/// Issue 6's story in the real `grantdesk demo` at 80×24: as dana.desk raise aws-prod-readonly
+/// for riley from riley's ticket (after the preview), `:as morgan.manager` approve from the
+/// inbox, `:as alex.approver` approve; riley is in the Okta group and the store's audit log
+/// names each of them.
+#[test]
+fn the_access_story_plays_in_the_demo_with_as() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut c, db, env_file) = demo_80x24(dir.path());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    c.wait_for("INC00");
+    c.send("/riley");
+    c.wait_for("/riley");
+    c.send("\r");
+    c.wait_gone("/riley");
+    let number = number_in(&c.line_with("Riley"));
+    c.send("\r");
+    c.wait_for("LOCKED_OUT");
+    c.send("+");
+    c.wait_for("Request access (from");
+    c.send("aws-prod-read\t\tInvestigating the incident");
+    c.send("\x13"); // ctrl-s: the preview
+    c.wait_for("Approval would grant");
+    c.wait_for("Step 1 (manager): morgan.manager@example.com");
+    c.send("\x13"); // ctrl-s: raise it
+    c.wait_for("raised AR-");
+    let id = c.line_with("raised AR-").split_whitespace().nth(1).unwrap().to_string();
+
+    c.send(":as morgan.manager\r");
+    c.wait_for("as morgan.manager@demo");
+    c.send(":inbox\r");
+    c.wait_for(&id);
+    c.send("a");
+    c.wait_for(&format!("Approve {id}"));
+    c.send("ok as manager\r");
+    c.wait_for("now waiting on alex.approver@example.com");
+
+    c.send(":as alex.approver\r");
+    c.wait_for("as alex.approver@demo");
+    c.send(":inbox\r");
+    c.wait_for(&id);
+    c.send("a");
+    c.wait_for(&format!("Approve {id}"));
+    c.send("ok as owner\r");
+    c.wait_for(&format!("{id} approved"));
+
+    // Riley is in the group, in Okta (the demo's emulator still runs).
+    let env = emulator_env(&env_file);
+    let okta = grantdesk::okta::OktaClient::new(&grantdesk::config::OktaConfig {
+        url: env["GRANTDESK_OKTA_URL"].parse().unwrap(),
+        auth: grantdesk::config::OktaAuth::Ssws(Secret::new(env["GRANTDESK_OKTA_TOKEN"].clone())),
+        ca_bundle: None,
+        timeout: Duration::from_secs(10),
+    })
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let user = rt.block_on(okta.user("riley.requester@example.com")).unwrap();
+        let groups = rt.block_on(okta.user_groups(&user.id)).unwrap();
+        if groups.iter().any(|g| g.name == "aws-prod-readonly") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "riley never got aws-prod-readonly: {groups:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    c.send("q");
+    assert!(c.wait_exit().success());
+
+    rt.block_on(async {
+        let store = Store::open(db.to_str().unwrap()).await.unwrap();
+        let r = store.access_request(&id).await.unwrap().expect("the request is stored").request;
+        assert_eq!(r.ticket.as_deref(), Some(number.as_str()));
+        let by: Vec<&str> = r.decisions.iter().map(|d| d.approver.as_str()).collect();
+        assert_eq!(by, ["morgan.manager@example.com", "alex.approver@example.com"]);
+        let records = store.audit_records_for_object("aws-prod-readonly").await.unwrap();
+        for who in ["dana.desk", "morgan.manager", "alex.approver"] {
+            assert!(records.iter().any(|r| r.operator == who && r.outcome == "success"), "{who}: {records:#?}");
+        }
+        assert!(store.verify_audit(None).await.unwrap().result.is_ok());
+    });
 }

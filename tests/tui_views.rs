@@ -192,3 +192,90 @@ fn mono_marks_selection_and_blocking_status_without_colour() {
     let x = line.find("!! LOCKED_OUT").expect("blocking symbol beside the status") as u16;
     assert!(buf[(x + 3, y)].modifier.contains(Modifier::REVERSED | Modifier::BOLD));
 }
+
+fn command(h: &mut Harness, line: &str) {
+    h.press(":");
+    h.type_text(line);
+    h.press("enter");
+}
+
+#[test]
+fn inbox_with_marks() {
+    snap("inbox", false, |h| {
+        command(h, "inbox");
+        h.press("space space");
+    });
+}
+
+#[test]
+fn request_detail() {
+    snap("request_detail", false, |h| {
+        command(h, "inbox");
+        h.press("enter");
+    });
+}
+
+#[test]
+fn bulk_confirmation_asks_for_the_count() {
+    snap("bulk_confirm", false, |h| {
+        command(h, "inbox");
+        h.press("* a");
+        h.type_text("quarterly access review");
+        h.press("enter tab");
+        h.type_text("1");
+    });
+}
+
+#[test]
+fn bulk_progress_and_results() {
+    snap("bulk_results", false, |h| {
+        command(h, "inbox");
+        h.press("* a");
+        h.type_text("quarterly access review");
+        h.press("enter tab");
+        h.type_text("14");
+        h.press("enter");
+    });
+}
+
+#[test]
+fn request_form_with_preview() {
+    snap("request_form", false, |h| {
+        open_ticket(h, "INC0010001");
+        h.press("+");
+        h.type_text("aws-prod-read");
+        h.press("tab tab");
+        h.type_text("Investigating INC0010001 on production");
+        h.press("ctrl-s");
+    });
+}
+
+#[test]
+fn expiry_radar() {
+    snap("expiring", false, |h| command(h, "expiring"));
+}
+
+#[test]
+fn orphan_grants() {
+    snap("orphans", false, |h| command(h, "orphans"));
+}
+
+#[test]
+fn the_seat_taken_with_as_stays_in_the_header_at_80_columns() {
+    let mut h = harness("mono", ColorDepth::Mono, 80, 24, false);
+    let top = |h: &Harness| h.screen().lines().next().unwrap_or_default().to_string();
+    open_ticket(&mut h, "INC0010001");
+    command(&mut h, "user riley.requester@example.com");
+    command(&mut h, "inbox");
+    assert!(!top(&h).contains("dana.desk"), "without :as the operator gives way to the crumbs: {}", top(&h));
+    command(&mut h, "as morgan.manager");
+    assert!(top(&h).contains("as morgan.manager@fixture"), "{}", top(&h));
+}
+
+#[test]
+fn deny_one_with_a_comment() {
+    snap("deny_one", false, |h| {
+        command(h, "inbox");
+        h.press("d enter");
+    });
+}

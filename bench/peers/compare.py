@@ -93,6 +93,9 @@ WORKLOADS = {
     ]),
 }
 
+# ONLY=servicenow (or okta) runs one side's listing; the emulator's own page times are always shown.
+ONLY = [w for w in os.environ.get("ONLY", "").split(",") if w]
+WORKLOADS = {w: v for w, v in WORKLOADS.items() if not ONLY or w in ONLY}
 results = {w: {c[0]: [] for c in cs} for w, (_, cs) in WORKLOADS.items()}
 for rep in range(REPS):
     for w, (prefix, contenders) in WORKLOADS.items():

@@ -2,6 +2,7 @@
 # grantdesk side by side with the vendors' SDKs (issue 7, item 3). One command:
 #
 #   bench/peers/run.sh            # 3 repetitions; REPS=5 bench/peers/run.sh for more
+#   ONLY=servicenow bench/peers/run.sh   # one side only (okta or servicenow)
 #
 # Creates target/peers-venv with Okta's Python SDK and ServiceNow's pysnc from PyPI at pinned
 # versions (their code is installed, never copied), builds grantdesk in release, starts one

@@ -328,6 +328,74 @@ pub(super) async fn requests(args: RequestsArgs, globals: &Globals) -> anyhow::R
 
 // ----- approve / deny ------------------------------------------------------------------------
 
+/// What deciding many requests at once did.
+pub(super) struct BulkDecision {
+    /// Each request's decision, with the follow-ups settled right after it (fulfilment, records).
+    pub results: Vec<(String, Result<Finished, EngineError>, Vec<Finished>)>,
+    /// Every follow-up, those settled with their decision and those drained at the end.
+    pub follow_ups: Vec<Finished>,
+    /// Why the System Log could not prove the grants yet, if it could not.
+    pub proof_error: Option<EngineError>,
+}
+
+/// Decides `ids` with one comment, `concurrency` at a time: what `grantdesk approve|deny` does
+/// once it knows which requests (and what `grantdesk bench` times).
+pub(super) async fn decide_in_bulk(
+    engine: &Engine,
+    ids: &[String],
+    verdict: Verdict,
+    comment: &str,
+    concurrency: usize,
+) -> Result<BulkDecision, EngineError> {
+    let batch = (ids.len() > 1).then(|| format!("batch-{}", uuid::Uuid::new_v4().simple()));
+    // Two stages: decisions as fast as the store takes them, and each decided request settled
+    // (fulfilled, recorded) as soon as its decision is made, in its own lanes — so while the
+    // fulfilments wait for Okta's rate-limit window (the clients pace them), the next decisions are
+    // already being made, and when the window turns the fulfilments go out at once. The work of
+    // one request never runs twice at once: it is settled once, after its decision.
+    let lanes = concurrency.max(1);
+    let (decided_tx, decided_rx) = futures::channel::mpsc::unbounded::<String>();
+    let deciding = async move {
+        let results: Vec<(String, Result<Finished, EngineError>)> = futures::stream::iter(ids.iter().cloned())
+            .map(|id| {
+                let (batch, decided_tx) = (batch.clone(), decided_tx.clone());
+                async move {
+                    let r = engine.decide(&id, verdict, comment, batch).await;
+                    if matches!(&r, Ok(f) if f.result.is_ok()) {
+                        let _ = decided_tx.unbounded_send(id.clone());
+                    }
+                    (id, r)
+                }
+            })
+            .buffered(lanes)
+            .collect()
+            .await;
+        // The last sender gone, the settling stream ends once it has settled what was sent.
+        drop(decided_tx);
+        results
+    };
+    let settling = decided_rx
+        .map(|id| async move {
+            let follow = engine.settle(&id).await.unwrap_or_default();
+            (id, follow)
+        })
+        .buffer_unordered(lanes)
+        .collect::<std::collections::HashMap<String, Vec<Finished>>>();
+    let (decided, mut settled) = tokio::join!(deciding, settling);
+    let results: Vec<(String, Result<Finished, EngineError>, Vec<Finished>)> = decided
+        .into_iter()
+        .map(|(id, r)| {
+            let follow = settled.remove(&id).unwrap_or_default();
+            (id, r, follow)
+        })
+        .collect();
+    // Whatever else the decisions queued, then the System Log events proving the grants.
+    let mut follow_ups: Vec<Finished> = results.iter().flat_map(|(_, _, f)| f.iter().cloned()).collect();
+    follow_ups.extend(engine.drain().await?);
+    let proof_error = engine.prove_grants().await.err();
+    Ok(BulkDecision { results, follow_ups, proof_error })
+}
+
 /// Options of `grantdesk approve` and `grantdesk deny`.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["ids", "all_pending"])))]
@@ -402,56 +470,14 @@ pub(super) async fn decide(args: DecideArgs, verdict: Verdict, globals: &Globals
         writeln!(out, "nothing to {verb}")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let batch = (ids.len() > 1).then(|| format!("batch-{}", uuid::Uuid::new_v4().simple()));
-    let comment = args.comment.clone();
-    // Two stages: decisions as fast as the store takes them, and each decided request settled
-    // (fulfilled, recorded) as soon as its decision is made, in its own lanes — so while the
-    // fulfilments wait for Okta's rate-limit window (the clients pace them), the next decisions are
-    // already being made, and when the window turns the fulfilments go out at once. The work of
-    // one request never runs twice at once: it is settled once, after its decision.
-    let lanes = usize::from(args.concurrency);
-    let (decided_tx, decided_rx) = futures::channel::mpsc::unbounded::<String>();
-    let deciding = {
-        let engine = engine.clone();
-        let ids = ids.clone();
-        async move {
-            let results: Vec<(String, Result<Finished, EngineError>)> = futures::stream::iter(ids)
-                .map(|id| {
-                    let (engine, comment, batch, decided_tx) =
-                        (engine.clone(), comment.clone(), batch.clone(), decided_tx.clone());
-                    async move {
-                        let r = engine.decide(&id, verdict, &comment, batch).await;
-                        if matches!(&r, Ok(f) if f.result.is_ok()) {
-                            let _ = decided_tx.unbounded_send(id.clone());
-                        }
-                        (id, r)
-                    }
-                })
-                .buffered(lanes)
-                .collect()
-                .await;
-            // The last sender gone, the settling stream ends once it has settled what was sent.
-            drop(decided_tx);
-            results
-        }
-    };
-    let settling = decided_rx
-        .map(|id| {
-            let engine = engine.clone();
-            async move { engine.settle(&id).await.unwrap_or_default() }
-        })
-        .buffer_unordered(lanes)
-        .collect::<Vec<Vec<Finished>>>();
-    let (results, settled) = tokio::join!(deciding, settling);
-    // Whatever else the decisions queued, then the System Log events proving the grants.
-    let mut follow_ups: Vec<Finished> = settled.into_iter().flatten().collect();
-    follow_ups.extend(engine.drain().await?);
-    if let Err(e) = engine.prove_grants().await {
+    let BulkDecision { results, follow_ups, proof_error } =
+        decide_in_bulk(&engine, &ids, verdict, &args.comment, usize::from(args.concurrency)).await?;
+    if let Some(e) = proof_error {
         eprintln!("could not read the Okta System Log to prove the grants yet ({e}); `grantdesk worker` will");
     }
     let mut out = std::io::stdout().lock();
     let (mut ok, mut refused, mut failed) = (0, 0, 0);
-    for (id, r) in &results {
+    for (id, r, _) in &results {
         let (status, text) = match r {
             Ok(f) => match &f.result {
                 Ok(m) => {

@@ -80,31 +80,8 @@ pub(super) async fn run(mut args: DemoArgs, top: ConsoleArgs, globals: &Globals)
     }
     tracing::info!("demo: emulator at {}, store at {}", emu.base_url, store.location());
 
-    let url: url::Url = emu.base_url.parse().context("the emulator's URL")?;
-    let sn = ServiceNowClient::new(&ServiceNowConfig {
-        url: url.clone(),
-        auth: ServiceNowAuth::Basic {
-            user: emulator::world::Persona::Dana.user_name().into(),
-            password: Secret::new(DEMO_PASSWORD.into()),
-        },
-        ca_bundle: None,
-        timeout: Duration::from_secs(30),
-    })?;
-    let okta = OktaClient::new(&OktaConfig {
-        url,
-        auth: OktaAuth::Ssws(Secret::new(DEMO_OKTA_TOKEN.into())),
-        ca_bundle: None,
-        timeout: Duration::from_secs(30),
-    })?;
-    let me = sn.current_user().await.context("asking the emulator who dana.desk is")?;
-    let engine = Engine::new(EngineParts {
-        store,
-        servicenow: Some(sn),
-        okta: Some(okta),
-        operator: Operator { user_name: me.user_name.clone(), sys_id: me.sys_id, login: me.email, name: me.name },
-        read_only: globals.read_only,
-        catalog: Catalog::demo(),
-    });
+    let engine = emulator_engine(&emu, emulator::world::Persona::Dana.user_name(), store, globals.read_only).await?;
+    let me = engine.operator().clone();
     // The tickets first, so the queue shows them when the console opens; Okta follows in the
     // background (the console's first sync).
     if args.scale == Scale::Large {
@@ -126,8 +103,44 @@ pub(super) async fn run(mut args: DemoArgs, top: ConsoleArgs, globals: &Globals)
         console.keys = cfg.keys.clone();
     }
     let console = args.console.apply(console, SavedView::UnassignedInMyGroups)?;
-    let result = crate::tui::run_with_engine(console, engine).await;
+    let seats =
+        crate::tui::handler::DemoSeats { url: emu.base_url.parse()?, password: Secret::new(DEMO_PASSWORD.into()) };
+    let handler = crate::tui::handler::EngineHandler::new(engine).with_demo_seats(seats);
+    let result = crate::tui::run_with_handler(console, handler).await;
     emu.shutdown();
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An engine on `store` operated by `user` (a seeded persona, signed in with the demo password)
+/// against the emulator `emu`, with the demo catalog: how `grantdesk demo` and `grantdesk bench`
+/// talk to an emulator in their own process.
+pub(super) async fn emulator_engine(
+    emu: &emulator::RunningEmulator,
+    user: &str,
+    store: Store,
+    read_only: bool,
+) -> anyhow::Result<Engine> {
+    let url: url::Url = emu.base_url.parse().context("the emulator's URL")?;
+    let sn = ServiceNowClient::new(&ServiceNowConfig {
+        url: url.clone(),
+        auth: ServiceNowAuth::Basic { user: user.into(), password: Secret::new(DEMO_PASSWORD.into()) },
+        ca_bundle: None,
+        timeout: Duration::from_secs(30),
+    })?;
+    let okta = OktaClient::new(&OktaConfig {
+        url,
+        auth: OktaAuth::Ssws(Secret::new(DEMO_OKTA_TOKEN.into())),
+        ca_bundle: None,
+        timeout: Duration::from_secs(30),
+    })?;
+    let me = sn.current_user().await.with_context(|| format!("asking the emulator who {user} is"))?;
+    Ok(Engine::new(EngineParts {
+        store,
+        servicenow: Some(sn),
+        okta: Some(okta),
+        operator: Operator { user_name: me.user_name.clone(), sys_id: me.sys_id, login: me.email, name: me.name },
+        read_only,
+        catalog: Catalog::demo(),
+    }))
 }

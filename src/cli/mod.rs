@@ -4,8 +4,9 @@
 //! Exit codes (ARCHITECTURE.md): 0 done; 1 failed (the message says why and what to do);
 //! 2 usage; 3 refused by policy.
 
-mod access;
+pub mod access;
 mod audit;
+pub mod bench;
 mod bench_peer;
 mod console;
 mod demo;
@@ -87,6 +88,10 @@ pub enum Command {
     /// Who gave a user (or a group's members) their access: when, by whom, approved by whom, why,
     /// on which ticket, until when — from the local store.
     History(history::HistoryArgs),
+    /// Measure grantdesk's hot paths on the seeded world — console keystrokes and filter, start to
+    /// first frame and memory, full and incremental sync, audit append/verify/history, bulk
+    /// approval under a rate-limit budget — each figure beside its target.
+    Bench(bench::BenchArgs),
     /// grantdesk's side of the side-by-side with the vendors' SDKs (`bench/peers/run.sh`).
     #[command(hide = true)]
     BenchPeer(bench_peer::BenchPeerArgs),
@@ -202,6 +207,7 @@ async fn run(command: Option<Command>, console: console::ConsoleArgs, globals: G
         Some(Command::Worker(args)) => access::worker(args, &globals).await,
         Some(Command::Audit(args)) => audit::run(args, &globals).await,
         Some(Command::History(args)) => history::run(args, &globals).await,
+        Some(Command::Bench(args)) => bench::run(args, &globals).await,
         Some(Command::BenchPeer(args)) => bench_peer::run(args, &globals).await,
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "grantdesk", &mut std::io::stdout());

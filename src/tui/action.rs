@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::tui::effect::{
-    AuditFilter, AuditRow, AuditVerify, CommandId, Dashboard, DataSource, GroupDetail, QueueRow, SavedView,
-    TicketDetail, UserDetail,
+    AccessData, AccessList, AuditFilter, AuditRow, AuditVerify, BulkOutcome, CommandId, Dashboard, DataSource,
+    GroupDetail, PreviewInfo, QueueRow, SavedView, TicketDetail, UserDetail,
 };
 
 /// One thing that happened. The unit variants in the middle block are also the vocabulary of the
@@ -124,6 +124,28 @@ pub enum Action {
     SetTheme(String),
     /// Load the audit log filtered by the store (`:audit TEXT`).
     SearchAudit(String),
+    /// Open an access request's detail.
+    OpenRequest(String),
+    /// Show the approvals inbox (`:inbox`).
+    ShowInbox,
+    /// Show grants expiring soon (`:expiring`).
+    ShowExpiring,
+    /// Show members of catalog groups with no approved request (`:orphans`).
+    ShowOrphans,
+    /// Approve the marked requests (or the selected one), with a comment.
+    Approve,
+    /// Deny the marked requests (or the selected one), with a comment.
+    Deny,
+    /// Mark every line the `/` filter shows.
+    MarkAllShown,
+    /// Open the access-request form (from a ticket, an orphan, or `:request`).
+    RequestAccess,
+    /// Raise an extension of the selected grant.
+    ExtendGrant,
+    /// Decide again the items of the bulk run that failed.
+    RetryBulk,
+    /// Take another persona's seat (`:as LOGIN`, demo only).
+    SwitchOperator(String),
 
     // ---- answers to effects
     /// The rows of a saved view.
@@ -226,6 +248,35 @@ pub enum Action {
         /// Why.
         error: String,
     },
+    /// An access-request list.
+    AccessLoaded(AccessData),
+    /// An access-request list could not be loaded.
+    AccessLoadFailed {
+        /// Which.
+        list: AccessList,
+        /// Why.
+        error: String,
+    },
+    /// What raising a request would do.
+    PreviewLoaded(Box<PreviewInfo>),
+    /// The preview could not be made (unknown user, not requestable…).
+    PreviewFailed(String),
+    /// One item of a bulk decision is done.
+    BulkItemDone {
+        /// The run.
+        batch: u64,
+        /// Request id.
+        id: String,
+        /// How it ended.
+        outcome: BulkOutcome,
+    },
+    /// The console now acts as another persona.
+    OperatorSwitched {
+        /// Their ServiceNow user name.
+        user_name: String,
+    },
+    /// `:as` did not work.
+    OperatorSwitchFailed(String),
     /// A command is durably queued (outbox); its outcome follows.
     CommandQueued {
         /// Which.

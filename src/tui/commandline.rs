@@ -17,6 +17,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("audit", "[TEXT]", "audit log, optionally filtered"),
     ("verify", "", "verify the audit hash chain"),
     ("dashboard", "", "charts of the queue"),
+    ("inbox", "", "access requests waiting for your decision"),
+    ("request", "", "request access (from the open ticket)"),
+    ("expiring", "", "grants expiring soon"),
+    ("orphans", "", "members of catalog groups with no approved request"),
+    ("as", "LOGIN", "take another persona's seat (demo only)"),
     ("theme", "NAME", "switch theme"),
     ("sync", "", "sync with ServiceNow and Okta now"),
     ("refresh", "", "reload what is on screen"),
@@ -50,6 +55,11 @@ pub fn parse(line: &str) -> Result<Action, String> {
         "audit" => Action::SearchAudit(arg.to_string()),
         "verify" => Action::VerifyAudit,
         "dashboard" | "dash" => Action::ShowDashboard,
+        "inbox" => Action::ShowInbox,
+        "request" => Action::RequestAccess,
+        "expiring" => Action::ShowExpiring,
+        "orphans" => Action::ShowOrphans,
+        "as" => Action::SwitchOperator(need("LOGIN")?.to_string()),
         "theme" => Action::SetTheme(need("NAME")?.to_string()),
         "sync" => Action::Sync,
         "refresh" => Action::Refresh,
@@ -79,6 +89,7 @@ pub fn complete(line: &str, state: &State) -> Vec<String> {
     match cmd {
         "view" | "v" => prefixed(SavedView::ALL.iter().map(|v| v.slug().to_string()).collect()),
         "theme" => prefixed(state.themes.names()),
+        "as" => prefixed(crate::emulator::world::Persona::ALL.iter().map(|p| p.user_name().to_string()).collect()),
         "user" | "u" => {
             let mut logins: BTreeSet<String> = state.users.keys().cloned().collect();
             logins.extend(
@@ -139,6 +150,9 @@ mod tests {
         );
         assert_eq!(parse("audit riley"), Ok(Action::SearchAudit("riley".into())));
         assert_eq!(parse("audit"), Ok(Action::SearchAudit(String::new())));
+        assert_eq!(parse("inbox"), Ok(Action::ShowInbox));
+        assert_eq!(parse(":as morgan.manager"), Ok(Action::SwitchOperator("morgan.manager".into())));
+        assert!(parse("as").unwrap_err().contains("usage: :as LOGIN"));
     }
 
     #[test]

@@ -18,6 +18,10 @@
 //! | [`Effect::VerifyAudit`] | [`Action::AuditVerified`] |
 //! | [`Effect::LoadDashboard`] | [`Action::DashboardLoaded`] (silence is fine if it fails) |
 //! | [`Effect::Sync`] | optionally [`Action::TicketsSynced`] as soon as tickets are cached, then [`Action::SyncFinished`] or [`Action::SyncFailed`] |
+//! | [`Effect::LoadAccess`] | [`Action::AccessLoaded`] or [`Action::AccessLoadFailed`] |
+//! | [`Effect::PreviewRequest`] | [`Action::PreviewLoaded`] or [`Action::PreviewFailed`] |
+//! | [`Effect::BulkDecide`] | one [`Action::BulkItemDone`] per id, in any order |
+//! | [`Effect::SwitchOperator`] | [`Action::OperatorSwitched`] or [`Action::OperatorSwitchFailed`] |
 //! | [`Effect::RunCommand`] | optionally [`Action::CommandQueued`] once durable, then exactly one of [`Action::CommandSucceeded`] / [`Action::CommandFailed`] with the same [`CommandId`] |
 //!
 //! Answers may come in any order and at any time; the console drops answers for things it no
@@ -38,6 +42,7 @@ use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::domain::request::{AccessRequest, Verdict};
 use crate::domain::{App, Approval, Group, JournalEntry, JournalKind, LogEvent, OktaUser, Ticket, TicketKind};
 use crate::tui::action::Action;
 
@@ -79,6 +84,27 @@ pub enum Effect {
     /// Pull changes from ServiceNow and Okta into the cache now: asked by the operator (`:sync`)
     /// or by the console's own clock ([`crate::tui::ConsoleConfig::sync_every`]).
     Sync,
+    /// One of the access-request lists (inbox, expiry radar, orphans, catalog).
+    LoadAccess(AccessList),
+    /// What raising a request would do: what approval grants and who would be asked.
+    PreviewRequest(RequestDraft),
+    /// Decide many requests with one comment, a few at a time; one
+    /// [`Action::BulkItemDone`] per request.
+    BulkDecide {
+        /// Identifies the answers of this run.
+        batch: u64,
+        /// Request ids.
+        ids: Vec<String>,
+        /// Approve or deny.
+        verdict: Verdict,
+        /// The comment recorded with each decision.
+        comment: String,
+    },
+    /// Take another persona's seat (`:as LOGIN`, `grantdesk demo` only).
+    SwitchOperator {
+        /// ServiceNow user name or email.
+        login: String,
+    },
     /// Apply a change the operator asked for (through the outbox and the audit log).
     RunCommand {
         /// Identifies the answer.
@@ -178,6 +204,143 @@ pub enum Command {
         /// The user.
         user: UserRef,
     },
+    /// Approve or deny an access request (the policy is checked by the engine).
+    Decide {
+        /// Request id (`AR-…`).
+        id: String,
+        /// Approve or deny.
+        verdict: Verdict,
+        /// The approver's comment.
+        comment: String,
+    },
+    /// Raise an access request (stored with its audit event; its route work queued).
+    RaiseRequest(RequestDraft),
+    /// Raise an extension of a granted request (a new request through the same approvals).
+    Extend {
+        /// The granted request's id.
+        id: String,
+        /// Who has the access and what, for messages.
+        what: String,
+    },
+}
+
+/// An access request as the operator filled it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestDraft {
+    /// The ticket it is raised from, if any.
+    pub ticket: Option<String>,
+    /// For whom (Okta login).
+    pub requested_for: String,
+    /// Catalog entry name.
+    pub entry: String,
+    /// How long (`None`: the entry's maximum, or permanent).
+    pub duration: Option<std::time::Duration>,
+    /// Why.
+    pub justification: String,
+}
+
+/// Which access-request list to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessList {
+    /// Requests the operator may decide now, oldest first.
+    Inbox,
+    /// Granted requests with an expiry, soonest first.
+    Expiring,
+    /// Members of catalog groups with no approved request on record.
+    Orphans,
+    /// What can be requested.
+    Catalog,
+}
+
+impl AccessList {
+    /// What it is called in messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            AccessList::Inbox => "the approvals inbox",
+            AccessList::Expiring => "the expiry radar",
+            AccessList::Orphans => "the orphan grants",
+            AccessList::Catalog => "the access catalog",
+        }
+    }
+}
+
+/// A loaded access-request list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccessData {
+    /// Requests the operator may decide, oldest first.
+    Inbox {
+        /// Whose inbox (ServiceNow user name): after `:as`, another seat's late answer is dropped.
+        operator: String,
+        /// The requests.
+        rows: Vec<RequestRow>,
+    },
+    /// Granted requests with an expiry, soonest first.
+    Expiring(Vec<RequestRow>),
+    /// Orphan grants.
+    Orphans(Vec<OrphanRow>),
+    /// Catalog entries.
+    Catalog(Vec<CatalogChoice>),
+}
+
+/// An access request with its blast radius.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRow {
+    /// The request (steps, decisions, expiry…).
+    pub request: AccessRequest,
+    /// What approving it grants: the group's apps, or the app.
+    pub grants: Vec<String>,
+}
+
+/// A member of a catalog group with no approved request on record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrphanRow {
+    /// Okta login.
+    pub user: String,
+    /// The catalog entry.
+    pub entry: String,
+    /// The group.
+    pub group: String,
+    /// When the membership appeared in the System Log, if it did.
+    pub since: Option<DateTime<Utc>>,
+    /// Who added them, per the System Log.
+    pub added_by: String,
+}
+
+/// A catalog entry as the request form offers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogChoice {
+    /// Entry name.
+    pub name: String,
+    /// What it grants (`group aws-prod-readonly`).
+    pub target: String,
+    /// Description.
+    pub description: String,
+    /// Longest grant (`None`: permanent).
+    pub max_duration: Option<std::time::Duration>,
+    /// A justification is required.
+    pub justification_required: bool,
+}
+
+/// What raising a request would do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewInfo {
+    /// The draft it answers.
+    pub draft: RequestDraft,
+    /// What approval would grant (membership, the group's apps).
+    pub grants: Vec<String>,
+    /// Per step: the rule and who would be asked.
+    pub steps: Vec<(String, Vec<String>)>,
+}
+
+/// How one item of a bulk decision ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkOutcome {
+    /// Decided (the engine's summary).
+    Done(String),
+    /// Refused by policy, with the reason.
+    Refused(String),
+    /// Failed; retryable.
+    Failed(String),
 }
 
 impl Command {
@@ -198,6 +361,10 @@ impl Command {
             Command::ResetPassword { user } => format!("reset the password of {}", user.login),
             Command::SuspendUser { user } => format!("suspend {}", user.login),
             Command::UnsuspendUser { user } => format!("unsuspend {}", user.login),
+            Command::Decide { id, verdict: Verdict::Approve, .. } => format!("approve {id}"),
+            Command::Decide { id, verdict: Verdict::Deny, .. } => format!("deny {id}"),
+            Command::RaiseRequest(d) => format!("request {} for {}", d.entry, d.requested_for),
+            Command::Extend { id, what } => format!("extend {id} ({what})"),
         }
     }
 

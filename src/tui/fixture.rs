@@ -94,7 +94,12 @@ pub struct FixtureData {
     pub audit: Vec<AuditRow>,
     by_login: HashMap<String, usize>,
     by_number: HashMap<String, usize>,
+    /// Access requests, orphans and the catalog.
+    pub access: access::FixtureAccess,
 }
+
+#[path = "fixture_access.rs"]
+pub mod access;
 
 fn sys_id(prefix: u8, n: usize) -> String {
     format!("{prefix:02x}{n:030x}")
@@ -348,7 +353,9 @@ impl FixtureData {
             audit: Vec::new(),
             by_login,
             by_number,
+            access: Default::default(),
         };
+        data.access = access::FixtureAccess::generate(&data);
         for k in 0..400usize {
             let at = now - Span::minutes(((400 - k) * 97) as i64);
             let ticket = data.rows[(k * 37) % data.rows.len()].number.clone();
@@ -642,6 +649,9 @@ impl FixtureData {
     /// Applies a command as the engine would; `Err` says why it was refused.
     pub fn apply(&mut self, command: &Command) -> Result<String, String> {
         let now = self.now;
+        if let Some(result) = self.access.apply(command, now) {
+            return result;
+        }
         let audit_ticket = command.ticket().map(|t| t.number.clone()).unwrap_or_default();
         let audit_subject = command.user().map(|u| u.login.clone()).unwrap_or_default();
         let result = self.apply_inner(command);
@@ -659,6 +669,7 @@ impl FixtureData {
             Command::ResetPassword { .. } => "okta.user.reset_password",
             Command::SuspendUser { .. } => "okta.user.suspend",
             Command::UnsuspendUser { .. } => "okta.user.unsuspend",
+            Command::Decide { .. } | Command::RaiseRequest(_) | Command::Extend { .. } => "access_request",
         };
         self.push_audit(AuditRow {
             seq: 0,
@@ -771,6 +782,9 @@ impl FixtureData {
 
     /// The answers to an effect, in the order a real handler would send them.
     pub fn answer(&mut self, effect: &Effect) -> Vec<Action> {
+        if let Some(answers) = self.answer_access(effect) {
+            return answers;
+        }
         let cached = DataSource::Cache { as_of: self.now - Span::minutes(5) };
         match effect {
             Effect::LoadQueue { view } => {
@@ -818,6 +832,10 @@ impl FixtureData {
                 Ok(message) => vec![Action::CommandQueued { id: *id }, Action::CommandSucceeded { id: *id, message }],
                 Err(error) => vec![Action::CommandQueued { id: *id }, Action::CommandFailed { id: *id, error }],
             },
+            Effect::LoadAccess(_)
+            | Effect::PreviewRequest(_)
+            | Effect::BulkDecide { .. }
+            | Effect::SwitchOperator { .. } => Vec::new(),
         }
     }
 }

@@ -16,16 +16,22 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
-use tokio::sync::{OnceCell, broadcast};
+use tokio::sync::broadcast;
 
+use std::collections::HashMap;
+
+use crate::domain::catalog::Target;
+use crate::domain::request::{AccessRequest, RequestStatus, Verdict};
 use crate::domain::{App, Group, TicketKind};
+use crate::engine::access::NewRequest;
 use crate::engine::sync::{SyncOptions, SyncReport};
 use crate::engine::{self, Engine, EngineEvent, Finished};
-use crate::store::{self, AssignedTo, AuditQuery, QueueFilter, QueueOrder, StoreError, source};
+use crate::store::{self, AssignedTo, AuditQuery, QueueFilter, QueueOrder, RequestFilter, StoreError, source};
 use crate::tui::action::Action;
 use crate::tui::effect::{
-    AuditFilter, AuditRow, AuditVerify, Command, CommandId, Dashboard, DataSource, DayCount, Effect, EffectHandler,
-    GroupDetail, QueueRow, Reply, SavedView, TicketDetail, UserDetail,
+    AccessData, AccessList, AuditFilter, AuditRow, AuditVerify, BulkOutcome, CatalogChoice, Command, CommandId,
+    Dashboard, DataSource, DayCount, Effect, EffectHandler, GroupDetail, OrphanRow, PreviewInfo, QueueRow, Reply,
+    RequestDraft, RequestRow, SavedView, TicketDetail, UserDetail,
 };
 
 /// System Log events shown beside an Okta user.
@@ -41,13 +47,48 @@ const LIVE_MEMBER_LIMIT: u64 = 2_000;
 /// event (a lagging subscription).
 const OUTCOME_POLL: Duration = Duration::from_millis(500);
 
+/// How `grantdesk demo` lets the console take another persona's seat (`:as LOGIN`): every
+/// persona of the emulator signs in to ServiceNow with the demo password.
+#[derive(Clone)]
+pub struct DemoSeats {
+    /// The emulator's ServiceNow URL.
+    pub url: url::Url,
+    /// The password every persona signs in with.
+    pub password: crate::config::Secret,
+}
+
+impl DemoSeats {
+    /// `base` operated by `login` (a ServiceNow user name or email), signed in as them.
+    async fn engine_for(&self, base: &Engine, login: &str) -> Result<Engine, String> {
+        let user = login.trim().split('@').next().unwrap_or_default().to_string();
+        if user.is_empty() {
+            return Err("usage: :as LOGIN (dana.desk, morgan.manager, alex.approver…)".into());
+        }
+        let sn = crate::servicenow::ServiceNowClient::new(&crate::config::ServiceNowConfig {
+            url: self.url.clone(),
+            auth: crate::config::ServiceNowAuth::Basic { user: user.clone(), password: self.password.clone() },
+            ca_bundle: None,
+            timeout: Duration::from_secs(30),
+        })
+        .map_err(|e| e.to_string())?;
+        let me = sn.current_user().await.map_err(|e| format!("cannot sign in to the emulator as {user}: {e}"))?;
+        let operator = engine::Operator { user_name: me.user_name, sys_id: me.sys_id, login: me.email, name: me.name };
+        Ok(base.as_operator(sn, operator))
+    }
+}
+
 /// The effect handler over an [`Engine`].
 pub struct EngineHandler {
-    engine: Engine,
+    /// The engine of whoever sits at the console now (`:as` changes it in the demo).
+    seat: std::sync::RwLock<Engine>,
+    /// Tells the outbox worker whose seat it works for.
+    seat_tx: tokio::sync::watch::Sender<Engine>,
+    /// Present in `grantdesk demo` only.
+    seats: Option<DemoSeats>,
     /// Makes idempotency keys unique to this console session.
     session: String,
-    /// The operator's ServiceNow assignment groups (sys_ids), asked once.
-    my_groups: OnceCell<Vec<String>>,
+    /// The operator's ServiceNow assignment groups (sys_ids), asked once per operator.
+    my_groups: std::sync::Mutex<Option<(String, Vec<String>)>>,
     /// The audit chain was verified once this session (the first audit view does it).
     verified: AtomicBool,
 }
@@ -55,34 +96,49 @@ pub struct EngineHandler {
 impl EngineHandler {
     /// A handler over `engine`.
     pub fn new(engine: Engine) -> EngineHandler {
+        let (seat_tx, _) = tokio::sync::watch::channel(engine.clone());
         EngineHandler {
-            engine,
+            seat: std::sync::RwLock::new(engine),
+            seat_tx,
+            seats: None,
             session: uuid::Uuid::new_v4().simple().to_string(),
-            my_groups: OnceCell::new(),
+            my_groups: std::sync::Mutex::new(None),
             verified: AtomicBool::new(false),
         }
     }
 
-    /// The engine.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    /// Lets `:as LOGIN` take another persona's seat (`grantdesk demo` only).
+    pub fn with_demo_seats(mut self, seats: DemoSeats) -> EngineHandler {
+        self.seats = Some(seats);
+        self
     }
 
-    fn store(&self) -> &store::Store {
-        self.engine.store()
+    /// The engine of whoever sits at the console now.
+    pub fn engine(&self) -> Engine {
+        self.seat.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The engine the outbox worker should work for, now and after every `:as`.
+    pub fn seat_changes(&self) -> tokio::sync::watch::Receiver<Engine> {
+        self.seat_tx.subscribe()
+    }
+
+    fn store(&self) -> store::Store {
+        self.engine().store().clone()
     }
 
     // ---- queue
 
     /// The store's filter for a saved view (the meanings of [`SavedView::matches`]).
     async fn filter_of(&self, view: SavedView) -> Result<QueueFilter, String> {
-        let me = self.engine.operator();
+        let engine = self.engine();
+        let me = engine.operator();
         let active = QueueFilter { active: Some(true), ..QueueFilter::default() };
         Ok(match view {
             SavedView::MyOpen => QueueFilter { assigned_to: AssignedTo::Person(me.sys_id.clone()), ..active },
             SavedView::UnassignedInMyGroups => QueueFilter {
                 assigned_to: AssignedTo::Nobody,
-                assignment_groups: self.my_groups().await?.to_vec(),
+                assignment_groups: self.my_groups(&engine).await?,
                 ..active
             },
             SavedView::AccessRequests => {
@@ -95,33 +151,32 @@ impl EngineHandler {
 
     /// The operator's assignment groups: asked of ServiceNow once; when it cannot answer, the
     /// groups of the tickets assigned to the operator in the cache stand in.
-    async fn my_groups(&self) -> Result<&Vec<String>, String> {
-        self.my_groups
-            .get_or_try_init(|| async {
-                let me = self.engine.operator();
-                let live = match self.engine.servicenow() {
-                    Ok(sn) => sn.groups_of(&me.sys_id).await.map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                };
-                match live {
-                    Ok(groups) => Ok(groups.into_iter().map(|g| g.sys_id).collect()),
-                    Err(why) => {
-                        tracing::warn!("the operator's assignment groups from ServiceNow: {why}; using the cache");
-                        let mine = QueueFilter {
-                            assigned_to: AssignedTo::Person(me.sys_id.clone()),
-                            ..QueueFilter::default()
-                        };
-                        let rows =
-                            self.store().queue_all(&mine, QueueOrder::Newest).await.map_err(|e| e.to_string())?;
-                        let mut groups: Vec<String> =
-                            rows.into_iter().map(|r| r.group_sys_id).filter(|g| !g.is_empty()).collect();
-                        groups.sort();
-                        groups.dedup();
-                        Ok(groups)
-                    }
-                }
-            })
-            .await
+    async fn my_groups(&self, engine: &Engine) -> Result<Vec<String>, String> {
+        let me = engine.operator();
+        if let Some((who, groups)) = self.my_groups.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && *who == me.sys_id
+        {
+            return Ok(groups.clone());
+        }
+        let live = match engine.servicenow() {
+            Ok(sn) => sn.groups_of(&me.sys_id).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let groups = match live {
+            Ok(groups) => groups.into_iter().map(|g| g.sys_id).collect(),
+            Err(why) => {
+                tracing::warn!("the operator's assignment groups from ServiceNow: {why}; using the cache");
+                let mine = QueueFilter { assigned_to: AssignedTo::Person(me.sys_id.clone()), ..QueueFilter::default() };
+                let rows = engine.store().queue_all(&mine, QueueOrder::Newest).await.map_err(|e| e.to_string())?;
+                let mut groups: Vec<String> =
+                    rows.into_iter().map(|r| r.group_sys_id).filter(|g| !g.is_empty()).collect();
+                groups.sort();
+                groups.dedup();
+                groups
+            }
+        };
+        *self.my_groups.lock().unwrap_or_else(|e| e.into_inner()) = Some((me.sys_id.clone(), groups.clone()));
+        Ok(groups)
     }
 
     async fn load_queue(&self, view: SavedView, reply: &Reply) {
@@ -170,7 +225,8 @@ impl EngineHandler {
 
     /// The ticket from ServiceNow with its journal and approvals, written back to the cache.
     async fn live_ticket(&self, number: &str, sys_id: Option<&str>) -> Result<TicketDetail, String> {
-        let sn = self.engine.servicenow().map_err(|e| e.to_string())?;
+        let engine = self.engine();
+        let sn = engine.servicenow().map_err(|e| e.to_string())?;
         let kind = TicketKind::from_number(number);
         let ticket = match (kind, sys_id) {
             (Some(kind), Some(id)) => sn.ticket(kind, id).await,
@@ -219,7 +275,8 @@ impl EngineHandler {
 
     /// The user from Okta with groups, apps and recent events, written back to the cache.
     async fn live_user(&self, login: &str, cached: Option<&store::UserDetail>) -> Result<UserDetail, String> {
-        let okta = self.engine.okta().map_err(|e| e.to_string())?;
+        let engine = self.engine();
+        let okta = engine.okta().map_err(|e| e.to_string())?;
         let user = okta.user(login).await.map_err(|e| e.to_string())?;
         let (groups, links, events) = tokio::try_join!(
             okta.user_groups(&user.id),
@@ -301,7 +358,8 @@ impl EngineHandler {
 
     /// The group from Okta with its apps and (unless huge) its members, written back to the cache.
     async fn live_group(&self, name: &str, cached: Option<&store::GroupDetail>) -> Result<GroupDetail, String> {
-        let okta = self.engine.okta().map_err(|e| e.to_string())?;
+        let engine = self.engine();
+        let okta = engine.okta().map_err(|e| e.to_string())?;
         let group = match cached {
             Some(c) => okta.group(&c.group.id).await.map_err(|e| e.to_string())?,
             None => {
@@ -444,7 +502,7 @@ impl EngineHandler {
         if !reply.send(Action::TicketsSynced { changed: before.is_none() || before != after }).await {
             return;
         }
-        if self.engine.okta().is_ok() {
+        if self.engine().okta().is_ok() {
             match self.sync_part(SyncOptions { servicenow: false, okta: true, full: false }).await {
                 Ok(report) => {
                     seconds += report.seconds;
@@ -461,7 +519,7 @@ impl EngineHandler {
     }
 
     async fn sync_part(&self, options: SyncOptions) -> Result<SyncReport, String> {
-        let engine = self.engine.clone();
+        let engine = self.engine();
         // `Engine::sync`'s future is not `Send` as rustc sees it (a higher-ranked lifetime in a
         // closure it holds across an await), so it cannot run on a spawned task; it runs on a
         // blocking thread driving it on this runtime instead, which never blocks the console.
@@ -479,11 +537,24 @@ impl EngineHandler {
     // ---- commands
 
     async fn run_command(&self, id: CommandId, command: Command, reply: &Reply) {
-        let engine_command = engine_command(&command);
+        let engine = self.engine();
+        if let Some(result) = run_access(&engine, &command).await {
+            let action = match result {
+                Ok(message) => Action::CommandSucceeded { id, message },
+                Err(error) => Action::CommandFailed { id, error },
+            };
+            reply.send(action).await;
+            return;
+        }
+        let Some(engine_command) = engine_command(&command) else {
+            let error = format!("cannot {}: the engine has no such command", command.describe());
+            reply.send(Action::CommandFailed { id, error }).await;
+            return;
+        };
         // Subscribed before submitting, so the outcome cannot slip past between the two.
-        let mut events = self.engine.subscribe();
+        let mut events = engine.subscribe();
         let key = format!("console:{}:{}", self.session, id.0);
-        let queued = match self.engine.submit(&engine_command, Some(key)).await {
+        let queued = match engine.submit(&engine_command, Some(key)).await {
             Ok(c) => c,
             Err(e) => {
                 reply.send(Action::CommandFailed { id, error: e.to_string() }).await;
@@ -558,8 +629,9 @@ impl EngineHandler {
         {
             tracing::warn!("re-reading {} after a change: {e}", t.number);
         }
+        let engine = self.engine();
         if let Some(u) = command.user()
-            && let Ok(okta) = self.engine.okta()
+            && let Ok(okta) = engine.okta()
         {
             match okta.user(&u.id).await {
                 Ok(user) => {
@@ -569,6 +641,222 @@ impl EngineHandler {
             }
         }
     }
+}
+
+impl EngineHandler {
+    /// `:as LOGIN`: the demo's persona `login` takes the seat (the outbox worker follows).
+    async fn switch(&self, login: &str) -> Action {
+        let Some(seats) = &self.seats else {
+            let me = self.engine().operator().user_name.clone();
+            return Action::OperatorSwitchFailed(format!(
+                ":as works in `grantdesk demo` only; this console is signed in to ServiceNow as {me} \
+                 (start another with GRANTDESK_SERVICENOW_USER to act as someone else)"
+            ));
+        };
+        match seats.engine_for(&self.engine(), login).await {
+            Ok(engine) => {
+                let user_name = engine.operator().user_name.clone();
+                *self.seat.write().unwrap_or_else(|e| e.into_inner()) = engine.clone();
+                self.seat_tx.send_replace(engine);
+                tracing::info!("demo: the console now acts as {user_name}");
+                Action::OperatorSwitched { user_name }
+            }
+            Err(e) => Action::OperatorSwitchFailed(e),
+        }
+    }
+}
+
+/// Decisions applied at once in a bulk run, as `grantdesk approve` does by default; the clients
+/// pace the requests within the services' rate limits.
+pub const BULK_CONCURRENCY: usize = 4;
+
+/// The access commands, which the engine runs itself (raise, extend) or checks first (decide);
+/// `None` for the others.
+async fn run_access(engine: &Engine, command: &Command) -> Option<Result<String, String>> {
+    let waiting = |r: &crate::domain::request::AccessRequest| {
+        if r.runs_own_sequence() {
+            format!("waiting on {}", r.current_approvers().join(", "))
+        } else {
+            "raised in Okta Identity Governance".to_string()
+        }
+    };
+    Some(match command {
+        Command::Decide { id, verdict, comment } => match decide_now(engine, id, *verdict, comment, None).await {
+            BulkOutcome::Done(m) => Ok(m),
+            BulkOutcome::Refused(e) | BulkOutcome::Failed(e) => Err(e),
+        },
+        Command::RaiseRequest(d) => match engine.raise_request(&new_request(d)).await {
+            Ok(r) => Ok(format!("raised {} ({} for {}); {}", r.id, r.entry, r.requested_for, waiting(&r))),
+            Err(e) => Err(e.to_string()),
+        },
+        Command::Extend { id, .. } => match engine.extend_request(id, "", None).await {
+            Ok(r) => Ok(format!("raised {} to extend {id}; {}", r.id, waiting(&r))),
+            Err(e) => Err(e.to_string()),
+        },
+        _ => return None,
+    })
+}
+
+fn new_request(d: &RequestDraft) -> NewRequest {
+    NewRequest {
+        entry: d.entry.clone(),
+        requested_for: Some(d.requested_for.clone()),
+        ticket: d.ticket.clone(),
+        justification: d.justification.clone(),
+        duration: d.duration,
+    }
+}
+
+/// Decides `id` now (policy check, outbox, apply) and settles what the decision queued
+/// (fulfilment, the ServiceNow record), like `grantdesk approve`.
+async fn decide_now(engine: &Engine, id: &str, verdict: Verdict, comment: &str, batch: Option<String>) -> BulkOutcome {
+    match engine.decide(id, verdict, comment, batch).await {
+        Ok(f) => match f.result {
+            Ok(m) => {
+                if let Err(e) = engine.settle(id).await {
+                    tracing::warn!("settling {id} after the decision: {e}");
+                }
+                // The worker may have applied it first (its summary then reads "done"): say where
+                // the request stands now instead.
+                let now = engine.store().access_request(id).await.ok().flatten().map(|s| s.request);
+                BulkOutcome::Done(now.map(|r| standing(&r)).unwrap_or(m))
+            }
+            // The apply step refuses with "cannot decide ID: why" (someone decided first, SoD).
+            Err(e) if e.starts_with("cannot decide ") => BulkOutcome::Refused(e),
+            Err(e) => BulkOutcome::Failed(e),
+        },
+        Err(engine::EngineError::Refused(m)) => BulkOutcome::Refused(m),
+        Err(e) => BulkOutcome::Failed(e.to_string()),
+    }
+}
+
+/// Where a request stands after a decision, in a few words.
+fn standing(r: &AccessRequest) -> String {
+    let id = &r.id;
+    match r.status {
+        RequestStatus::Pending => {
+            format!("{id}: decision recorded; now waiting on {}", r.current_approvers().join(", "))
+        }
+        RequestStatus::Granted => format!("{id} approved; {} now has {}", r.requested_for, r.target),
+        other => format!("{id} {other}"),
+    }
+}
+
+/// Decides `ids`, [`BULK_CONCURRENCY`] at a time, answering each as it ends.
+async fn bulk_decide(engine: &Engine, batch: u64, ids: Vec<String>, verdict: Verdict, comment: &str, reply: &Reply) {
+    use futures::StreamExt as _;
+    let tag = (ids.len() > 1).then(|| format!("batch-{}", uuid::Uuid::new_v4().simple()));
+    let mut done = futures::stream::iter(ids)
+        .map(|id| {
+            let tag = tag.clone();
+            async move {
+                let outcome = decide_now(engine, &id, verdict, comment, tag).await;
+                (id, outcome)
+            }
+        })
+        .buffer_unordered(BULK_CONCURRENCY);
+    while let Some((id, outcome)) = done.next().await {
+        if !reply.send(Action::BulkItemDone { batch, id, outcome }).await {
+            return;
+        }
+    }
+    drop(done);
+    if let Err(e) = engine.prove_grants().await {
+        tracing::warn!("proving the grants of a bulk run: {e}");
+    }
+}
+
+/// What approving `r` would grant: the group's apps (from Okta, once per group), or the app.
+async fn blast_radius(engine: &Engine, cache: &mut HashMap<String, Vec<String>>, r: &AccessRequest) -> Vec<String> {
+    let key = r.target.to_string();
+    if let Some(v) = cache.get(&key) {
+        return v.clone();
+    }
+    let v = match (&r.target, engine.okta()) {
+        (Target::Group(g), Ok(okta)) => match engine::directory::group_by_name(okta, g).await {
+            Ok(Some(group)) => {
+                let apps: Vec<App> = okta.group_apps(&group.id).try_collect().await.unwrap_or_default();
+                apps.into_iter().map(|a| a.label).collect()
+            }
+            _ => Vec::new(),
+        },
+        (Target::App(a), _) => vec![a.clone()],
+        _ => Vec::new(),
+    };
+    cache.insert(key, v.clone());
+    v
+}
+
+async fn with_radius(engine: &Engine, list: Vec<AccessRequest>) -> Vec<RequestRow> {
+    let mut cache = HashMap::new();
+    let mut rows = Vec::with_capacity(list.len());
+    for request in list {
+        let grants = blast_radius(engine, &mut cache, &request).await;
+        rows.push(RequestRow { request, grants });
+    }
+    rows
+}
+
+/// An access list from the engine and its store.
+async fn load_access(engine: &Engine, list: AccessList) -> Result<AccessData, String> {
+    Ok(match list {
+        AccessList::Inbox => {
+            let rows = with_radius(engine, engine.my_inbox().await.map_err(|e| e.to_string())?).await;
+            AccessData::Inbox { operator: engine.operator().user_name.clone(), rows }
+        }
+        AccessList::Expiring => {
+            let filter = RequestFilter { statuses: vec![RequestStatus::Granted], ..Default::default() };
+            let mut granted: Vec<AccessRequest> = engine
+                .store()
+                .access_requests(&filter)
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|r| r.expires_at.is_some())
+                .collect();
+            granted.sort_by_key(|r| r.expires_at);
+            AccessData::Expiring(with_radius(engine, granted).await)
+        }
+        AccessList::Orphans => {
+            if engine.store().watermark(source::OKTA_MEMBERSHIPS).await.map_err(|e| e.to_string())?.is_none() {
+                return Err("no Okta memberships in the store yet: ctrl-r syncs, then R reloads".into());
+            }
+            let found = crate::cli::access::find_orphans(engine).await.map_err(|e| e.to_string())?;
+            AccessData::Orphans(
+                found
+                    .into_iter()
+                    .map(|o| OrphanRow {
+                        user: o.user,
+                        entry: o.entry,
+                        group: o.group,
+                        since: o.since,
+                        added_by: o.added_by,
+                    })
+                    .collect(),
+            )
+        }
+        AccessList::Catalog => AccessData::Catalog(
+            engine
+                .catalog()
+                .entries
+                .iter()
+                .map(|e| CatalogChoice {
+                    name: e.name.clone(),
+                    target: e.target.to_string(),
+                    description: e.description.clone(),
+                    max_duration: e.max_duration,
+                    justification_required: e.justification_required,
+                })
+                .collect(),
+        ),
+    })
+}
+
+/// What raising `draft` would do.
+async fn preview(engine: &Engine, draft: RequestDraft) -> Result<PreviewInfo, String> {
+    let (p, _) = engine.preview_request(&new_request(&draft)).await.map_err(|e| e.to_string())?;
+    let steps = p.entry.approval.iter().zip(p.approvers).map(|(step, who)| (step.approvers.to_string(), who)).collect();
+    Ok(PreviewInfo { draft, grants: p.grants, steps })
 }
 
 impl EffectHandler for EngineHandler {
@@ -586,6 +874,27 @@ impl EffectHandler for EngineHandler {
             Effect::LoadDashboard => self.load_dashboard(&reply).await,
             Effect::Sync => self.sync(&reply).await,
             Effect::RunCommand { id, command } => self.run_command(id, command, &reply).await,
+            Effect::LoadAccess(list) => {
+                let action = match load_access(&self.engine(), list).await {
+                    Ok(data) => Action::AccessLoaded(data),
+                    Err(error) => Action::AccessLoadFailed { list, error },
+                };
+                reply.send(action).await;
+            }
+            Effect::PreviewRequest(draft) => {
+                let action = match preview(&self.engine(), draft).await {
+                    Ok(p) => Action::PreviewLoaded(Box::new(p)),
+                    Err(e) => Action::PreviewFailed(e),
+                };
+                reply.send(action).await;
+            }
+            Effect::BulkDecide { batch, ids, verdict, comment } => {
+                bulk_decide(&self.engine(), batch, ids, verdict, &comment, &reply).await
+            }
+            Effect::SwitchOperator { login } => {
+                let action = self.switch(&login).await;
+                reply.send(action).await;
+            }
         }
     }
 }
@@ -636,7 +945,8 @@ fn tickets_source() -> Vec<String> {
 
 /// A store row as the console's queue row. `assigned_to_user` carries the assignee's sys_id:
 /// the store knows people by sys_id, and the console only compares it.
-fn queue_row(r: store::QueueRow) -> QueueRow {
+/// A queue line of the store as the console shows it.
+pub fn queue_row(r: store::QueueRow) -> QueueRow {
     QueueRow {
         sys_id: r.sys_id,
         number: r.number,
@@ -685,8 +995,9 @@ fn audit_row(r: crate::domain::audit::AuditRecord) -> AuditRow {
     }
 }
 
-/// The console's command as the engine's (serialisable, written to the outbox).
-pub fn engine_command(c: &Command) -> engine::Command {
+/// The console's command as the engine's (serialisable, written to the outbox); `None` for the
+/// access commands, which the engine runs through its own entry points.
+pub fn engine_command(c: &Command) -> Option<engine::Command> {
     let t = |t: &crate::tui::effect::TicketRef| engine::TicketRef {
         sys_id: t.sys_id.clone(),
         number: t.number.clone(),
@@ -694,7 +1005,7 @@ pub fn engine_command(c: &Command) -> engine::Command {
         mod_count: t.mod_count,
     };
     let u = |u: &crate::tui::effect::UserRef| engine::UserRef { id: u.id.clone(), login: u.login.clone() };
-    match c {
+    Some(match c {
         Command::AssignToMe { ticket } => engine::Command::AssignToMe { ticket: t(ticket) },
         Command::ChangeState { ticket, state } => {
             engine::Command::ChangeState { ticket: t(ticket), state: state.value.clone(), label: state.label.clone() }
@@ -711,7 +1022,8 @@ pub fn engine_command(c: &Command) -> engine::Command {
         Command::ResetPassword { user } => engine::Command::ResetPassword { user: u(user) },
         Command::SuspendUser { user } => engine::Command::SuspendUser { user: u(user) },
         Command::UnsuspendUser { user } => engine::Command::UnsuspendUser { user: u(user) },
-    }
+        Command::Decide { .. } | Command::RaiseRequest(_) | Command::Extend { .. } => return None,
+    })
 }
 
 #[cfg(test)]
@@ -725,16 +1037,17 @@ mod tests {
         let ticket =
             TicketRef { sys_id: "abc".into(), number: "INC0010001".into(), kind: TicketKind::Incident, mod_count: 7 };
         let note = Command::AddJournal { ticket: ticket.clone(), kind: JournalKind::WorkNote, text: "a\nb".into() };
-        let e = engine_command(&note);
+        let e = engine_command(&note).unwrap();
         assert_eq!(e.kind(), "add_journal");
         assert_eq!(e.ticket().map(|t| (t.sys_id.as_str(), t.mod_count)), Some(("abc", 7)));
         assert_eq!(e.describe(), note.describe());
         let state =
             Command::ChangeState { ticket, state: StateChoice { value: "2".into(), label: "In Progress".into() } };
-        assert!(matches!(engine_command(&state), engine::Command::ChangeState { state, label, .. }
+        assert!(matches!(engine_command(&state).unwrap(), engine::Command::ChangeState { state, label, .. }
             if state == "2" && label == "In Progress"));
         let unlock = Command::UnlockUser { user: UserRef { id: "00u1".into(), login: "riley@example.com".into() } };
-        assert_eq!(engine_command(&unlock).user().map(|u| u.id.as_str()), Some("00u1"));
-        assert_eq!(engine_command(&unlock).describe(), unlock.describe());
+        let e = engine_command(&unlock).unwrap();
+        assert_eq!(e.user().map(|u| u.id.as_str()), Some("00u1"));
+        assert_eq!(e.describe(), unlock.describe());
     }
 }

@@ -51,16 +51,28 @@ pub enum Context {
     Group,
     /// The audit log.
     Audit,
+    /// The approvals inbox and an access request.
+    Inbox,
+    /// A bulk decision's results.
+    Bulk,
+    /// The expiry radar.
+    Expiring,
+    /// Orphan grants.
+    Orphans,
 }
 
 impl Context {
     /// Every context, in help order.
-    pub const ALL: [Context; 8] = [
+    pub const ALL: [Context; 12] = [
         Context::Queue,
         Context::Ticket,
         Context::User,
         Context::Group,
         Context::Audit,
+        Context::Inbox,
+        Context::Bulk,
+        Context::Expiring,
+        Context::Orphans,
         Context::Marks,
         Context::Nav,
         Context::Global,
@@ -77,6 +89,10 @@ impl Context {
             Context::User => "user",
             Context::Group => "group",
             Context::Audit => "audit",
+            Context::Inbox => "inbox",
+            Context::Bulk => "bulk",
+            Context::Expiring => "expiring",
+            Context::Orphans => "orphans",
         }
     }
 
@@ -248,6 +264,7 @@ pub fn specs() -> Vec<Spec> {
         s(Marks, "toggle_mark", Action::ToggleMark, &["space"], "mark / unmark", false),
         s(Marks, "mark_range", Action::MarkRange, &["v"], "mark a range (v … v)", false),
         s(Marks, "clear_marks", Action::ClearMarks, &["u"], "clear marks", false),
+        s(Marks, "mark_all", Action::MarkAllShown, &["*"], "mark every line the filter shows", false),
         s(Queue, "view_my_open", Action::ShowView(SavedView::MyOpen), &["1"], "view: my open", false),
         s(
             Queue,
@@ -270,6 +287,7 @@ pub fn specs() -> Vec<Spec> {
         s(Queue, "sort", Action::CycleSort, &["s"], "sort by next column", false),
         s(Queue, "reverse_sort", Action::ReverseSort, &["S"], "reverse sort", false),
         s(Queue, "open_caller", Action::OpenCaller, &["o"], "caller's Okta account", false),
+        s(Queue, "inbox", Action::ShowInbox, &["i"], "approvals inbox", false),
         s(Queue, "assign_to_me", Action::AssignToMe, &["a"], "assign marked/selected to me", true),
         s(Queue, "change_state", Action::ChangeState, &["e"], "change state", true),
         s(Queue, "work_note", Action::AddWorkNote, &["n"], "add work note", true),
@@ -281,6 +299,7 @@ pub fn specs() -> Vec<Spec> {
         s(Ticket, "work_note", Action::AddWorkNote, &["n"], "add work note", true),
         s(Ticket, "comment", Action::AddComment, &["c"], "add comment", true),
         s(Ticket, "resolve", Action::Resolve, &["r"], "resolve", true),
+        s(Ticket, "request_access", Action::RequestAccess, &["+"], "request access for the caller", true),
         s(Ticket, "unlock", Action::Unlock, &["U"], "Okta: unlock caller", true),
         s(Ticket, "reset_password", Action::ResetPassword, &["P"], "Okta: reset caller's password", true),
         s(Ticket, "suspend", Action::Suspend, &["S"], "Okta: suspend caller", true),
@@ -290,6 +309,12 @@ pub fn specs() -> Vec<Spec> {
         s(User, "suspend", Action::Suspend, &["S"], "suspend", true),
         s(User, "unsuspend", Action::Unsuspend, &["Z"], "unsuspend", true),
         s(Audit, "verify", Action::VerifyAudit, &["V"], "verify the hash chain", false),
+        s(Inbox, "approve", Action::Approve, &["a"], "approve marked/selected (with a comment)", true),
+        s(Inbox, "deny", Action::Deny, &["d"], "deny marked/selected (with a comment)", true),
+        s(Inbox, "expiring", Action::ShowExpiring, &["x"], "expiry radar", false),
+        s(Bulk, "retry_failed", Action::RetryBulk, &["T"], "decide the failed items again", true),
+        s(Expiring, "extend", Action::ExtendGrant, &["x"], "raise an extension request", true),
+        s(Orphans, "request_access", Action::RequestAccess, &["+"], "raise a request to regularise", true),
     ]
 }
 

@@ -167,6 +167,57 @@ pub fn audit(body: Rect) -> AuditLayout {
     AuditLayout { status, table, detail }
 }
 
+/// An access list's parts (inbox, expiry radar, orphans).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessLayout {
+    /// Table: a header line, then rows.
+    pub table: Rect,
+    /// Details of the selected line (a rule, then text).
+    pub detail: Rect,
+}
+
+impl AccessLayout {
+    /// Rows the table shows at once.
+    pub fn rows(&self) -> usize {
+        usize::from(self.table.height.saturating_sub(1)).max(1)
+    }
+}
+
+/// Lays an access list out in `body`.
+pub fn access(body: Rect) -> AccessLayout {
+    let detail_h = if body.height >= 30 { 8 } else { 5 }.min(body.height.saturating_sub(3));
+    let table = Rect { height: body.height.saturating_sub(detail_h), ..body };
+    let detail = Rect { y: body.y + table.height, height: detail_h, ..body };
+    AccessLayout { table, detail }
+}
+
+/// A bulk run's parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkLayout {
+    /// What is being decided, with what comment.
+    pub summary: Rect,
+    /// The gauge.
+    pub gauge: Rect,
+    /// Per-item results.
+    pub results: Rect,
+}
+
+impl BulkLayout {
+    /// Results shown at once for certain (a refusal or failure takes more than one line).
+    pub fn rows(&self) -> usize {
+        usize::from(self.results.height / 3).max(1)
+    }
+}
+
+/// Lays a bulk run out in `body`.
+pub fn bulk(body: Rect) -> BulkLayout {
+    let summary = Rect { height: 2.min(body.height), ..body };
+    let gauge = Rect { y: body.y + summary.height, height: 1.min(body.height.saturating_sub(summary.height)), ..body };
+    let top = summary.height + gauge.height + 1;
+    let results = Rect { y: body.y + top.min(body.height), height: body.height.saturating_sub(top), ..body };
+    BulkLayout { summary, gauge, results }
+}
+
 impl State {
     /// The whole terminal.
     pub fn area(&self) -> Rect {
@@ -197,6 +248,9 @@ impl State {
             Screen::Group(_) => usize::from(group(body).members.height.saturating_sub(3)).max(1),
             Screen::Audit => usize::from(audit(body).table.height.saturating_sub(1)).max(1),
             Screen::Dashboard => 1,
+            Screen::Inbox | Screen::Expiring | Screen::Orphans => access(body).rows(),
+            Screen::Bulk => bulk(body).rows(),
+            Screen::Request(_) => usize::from(body.height).max(1),
         }
     }
 }

@@ -116,21 +116,45 @@ impl ConsoleConfig {
 /// applied at quit gets a moment to finish; one that does not is resumed by the next start (the
 /// outbox is durable and every apply checks the remote state first).
 pub async fn run_with_engine(config: ConsoleConfig, engine: crate::engine::Engine) -> anyhow::Result<()> {
+    run_with_handler(config, handler::EngineHandler::new(engine)).await
+}
+
+/// Like [`run_with_engine`] over a prepared handler (`grantdesk demo` gives it the personas'
+/// seats). The outbox worker works for whoever sits at the console: after `:as` it applies the
+/// new operator's commands as them.
+pub async fn run_with_handler(config: ConsoleConfig, handler: handler::EngineHandler) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            engine
-                .work(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        })
-    };
-    let result = run(config, handler::EngineHandler::new(engine)).await;
+    let worker = spawn_seat_worker(&handler, stopped);
+    let result = run(config, handler).await;
     let _ = stop.send(());
     if tokio::time::timeout(Duration::from_secs(5), worker).await.is_err() {
         tracing::warn!("the outbox worker was still applying a command at quit; the next start resumes it");
     }
     result
+}
+
+/// The outbox worker of whoever sits at `handler`'s console, restarted for the new operator
+/// after each `:as`, until `stopped` resolves (or the handler is gone).
+pub fn spawn_seat_worker(
+    handler: &handler::EngineHandler,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) -> tokio::task::JoinHandle<()> {
+    let mut seats = handler.seat_changes();
+    tokio::spawn(async move {
+        loop {
+            let engine = seats.borrow_and_update().clone();
+            let mut switched = false;
+            engine
+                .work(async {
+                    tokio::select! {
+                        _ = &mut stopped => {}
+                        changed = seats.changed() => switched = changed.is_ok(),
+                    }
+                })
+                .await;
+            if !switched {
+                return;
+            }
+        }
+    })
 }

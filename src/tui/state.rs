@@ -8,12 +8,14 @@ use nucleo_matcher::Matcher;
 use tui_input::Input;
 
 use crate::domain::JournalKind;
+use crate::domain::request::Verdict;
 use crate::domain::text::sanitize_line;
 use crate::tui::ConsoleConfig;
 use crate::tui::editor::Editor;
 use crate::tui::effect::{
-    AuditFilter, AuditRow, AuditVerify, Command, CommandId, Dashboard, DataSource, GroupDetail, QueueRow, SavedView,
-    StateChoice, TicketDetail, TicketRef, UserDetail,
+    AuditFilter, AuditRow, AuditVerify, BulkOutcome, CatalogChoice, Command, CommandId, Dashboard, DataSource,
+    GroupDetail, OrphanRow, PreviewInfo, QueueRow, RequestRow, SavedView, StateChoice, TicketDetail, TicketRef,
+    UserDetail,
 };
 use crate::tui::filter::FuzzyList;
 use crate::tui::keymap::{Context, Keymap, KeymapError};
@@ -327,6 +329,25 @@ pub enum Screen {
     Audit,
     /// Charts.
     Dashboard,
+    /// Access requests the operator may decide.
+    Inbox,
+    /// One access request: steps and decisions so far.
+    Request(RequestScreen),
+    /// A bulk decision: progress and per-item results.
+    Bulk,
+    /// Grants expiring soon.
+    Expiring,
+    /// Members of catalog groups with no approved request.
+    Orphans,
+}
+
+/// An open access request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestScreen {
+    /// Its id.
+    pub id: String,
+    /// Scroll, in lines.
+    pub scroll: usize,
 }
 
 impl Screen {
@@ -339,6 +360,11 @@ impl Screen {
             Screen::Group(_) => &[Context::Group, Context::Nav, Context::Global],
             Screen::Audit => &[Context::Audit, Context::Nav, Context::Global],
             Screen::Dashboard => &[Context::Global],
+            Screen::Inbox => &[Context::Inbox, Context::Marks, Context::Nav, Context::Global],
+            Screen::Request(_) => &[Context::Inbox, Context::Nav, Context::Global],
+            Screen::Bulk => &[Context::Bulk, Context::Nav, Context::Global],
+            Screen::Expiring => &[Context::Expiring, Context::Nav, Context::Global],
+            Screen::Orphans => &[Context::Orphans, Context::Nav, Context::Global],
         }
     }
 }
@@ -362,6 +388,252 @@ pub struct AuditState {
     pub loading: bool,
     /// The last load failed.
     pub error: Option<String>,
+}
+
+/// A line of an access-request list: how it is known, marked and filtered.
+pub trait AccessItem {
+    /// Searchable columns per line.
+    const COLUMNS: usize;
+    /// The line's identity (marks survive reloads by it).
+    fn key(&self) -> String;
+    /// The columns the `/` filter searches, as displayed (sanitised).
+    fn columns(&self) -> Vec<String>;
+}
+
+impl AccessItem for RequestRow {
+    const COLUMNS: usize = 6;
+    fn key(&self) -> String {
+        self.request.id.clone()
+    }
+    fn columns(&self) -> Vec<String> {
+        let r = &self.request;
+        [&r.id, &r.entry, &r.requested_for, &r.requested_by, r.ticket.as_deref().unwrap_or(""), &r.justification]
+            .map(|c| sanitize_line(c).into_owned())
+            .to_vec()
+    }
+}
+
+impl AccessItem for OrphanRow {
+    const COLUMNS: usize = 4;
+    fn key(&self) -> String {
+        format!("{}\u{1f}{}", self.user, self.group)
+    }
+    fn columns(&self) -> Vec<String> {
+        [&self.user, &self.group, &self.entry, &self.added_by].map(|c| sanitize_line(c).into_owned()).to_vec()
+    }
+}
+
+/// An access-request list: rows, `/` filter, selection and marks.
+#[derive(Debug, Clone)]
+pub struct AccessListState<T> {
+    /// Rows as loaded.
+    pub rows: Vec<T>,
+    /// Filter over `rows` (load order kept).
+    pub list: FuzzyList,
+    /// Selection in the filtered list.
+    pub cursor: ListCursor,
+    /// Marked lines, by key.
+    pub marks: HashSet<String>,
+    /// Where a `v` range started (key), while one is open.
+    pub range_anchor: Option<String>,
+    /// A load is on its way.
+    pub loading: bool,
+    /// The last load failed.
+    pub error: Option<String>,
+}
+
+impl<T> Default for AccessListState<T> {
+    fn default() -> Self {
+        AccessListState {
+            rows: Vec::new(),
+            list: FuzzyList::default(),
+            cursor: ListCursor::default(),
+            marks: HashSet::new(),
+            range_anchor: None,
+            loading: false,
+            error: None,
+        }
+    }
+}
+
+impl<T: AccessItem> AccessListState<T> {
+    /// Replaces the rows, keeping the filter, the selected line and the marks still present.
+    pub fn set_rows(&mut self, rows: Vec<T>, matcher: &mut Matcher, page: usize) {
+        let selected = self.selected().map(AccessItem::key);
+        let columns: Vec<String> = rows.iter().flat_map(AccessItem::columns).collect();
+        let query = self.list.query().to_string();
+        self.list = FuzzyList::new(T::COLUMNS, columns, (0..rows.len() as u32).collect());
+        self.list.set_query(&query, matcher);
+        let keys: HashSet<String> = rows.iter().map(AccessItem::key).collect();
+        self.marks.retain(|k| keys.contains(k));
+        self.rows = rows;
+        self.loading = false;
+        self.error = None;
+        let pos = selected.and_then(|k| self.position(&k)).unwrap_or(self.cursor.selected);
+        self.cursor.select(pos, self.shown(), page);
+    }
+
+    /// Position of a key in the shown list.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.list.visible().iter().position(|&i| self.rows[i as usize].key() == key)
+    }
+
+    /// The row at a position of the shown list.
+    pub fn row_at(&self, pos: usize) -> Option<&T> {
+        self.list.visible().get(pos).map(|&i| &self.rows[i as usize])
+    }
+
+    /// The selected row.
+    pub fn selected(&self) -> Option<&T> {
+        self.row_at(self.cursor.selected)
+    }
+
+    /// Number of rows shown.
+    pub fn shown(&self) -> usize {
+        self.list.visible().len()
+    }
+
+    /// The marked rows the filter shows, in list order.
+    pub fn marked_shown(&self) -> Vec<&T> {
+        self.list.visible().iter().map(|&i| &self.rows[i as usize]).filter(|r| self.marks.contains(&r.key())).collect()
+    }
+}
+
+/// One item of a bulk decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkItem {
+    /// Request id.
+    pub id: String,
+    /// What it is (`aws-prod-readonly for riley…`), sanitised.
+    pub label: String,
+    /// How it ended; `None` while running.
+    pub outcome: Option<BulkOutcome>,
+}
+
+/// A bulk decision in progress or done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkRun {
+    /// Answers of other runs are ignored.
+    pub batch: u64,
+    /// Approve or deny.
+    pub verdict: Verdict,
+    /// The comment.
+    pub comment: String,
+    /// Items, in the order they were marked.
+    pub items: Vec<BulkItem>,
+    /// Selection in the results.
+    pub cursor: ListCursor,
+}
+
+impl BulkRun {
+    /// Items finished.
+    pub fn done(&self) -> usize {
+        self.items.iter().filter(|i| i.outcome.is_some()).count()
+    }
+
+    /// Counts of (done, refused, failed).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for i in &self.items {
+            match i.outcome {
+                Some(BulkOutcome::Done(_)) => c.0 += 1,
+                Some(BulkOutcome::Refused(_)) => c.1 += 1,
+                Some(BulkOutcome::Failed(_)) => c.2 += 1,
+                None => {}
+            }
+        }
+        c
+    }
+}
+
+/// The access-request screens' data.
+#[derive(Debug, Clone, Default)]
+pub struct AccessState {
+    /// Requests the operator may decide.
+    pub inbox: AccessListState<RequestRow>,
+    /// Grants with an expiry, soonest first.
+    pub expiring: AccessListState<RequestRow>,
+    /// Orphan grants.
+    pub orphans: AccessListState<OrphanRow>,
+    /// The catalog, once loaded.
+    pub catalog: Option<Vec<CatalogChoice>>,
+    /// The current or last bulk decision.
+    pub bulk: Option<BulkRun>,
+    /// Next bulk run number.
+    pub next_batch: u64,
+}
+
+impl AccessState {
+    /// A request shown in the inbox or the expiry radar.
+    pub fn request(&self, id: &str) -> Option<&RequestRow> {
+        self.inbox.rows.iter().chain(&self.expiring.rows).find(|r| r.request.id == id)
+    }
+}
+
+/// Fields of the request form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormField {
+    /// For whom.
+    For,
+    /// Catalog entry (fuzzy-searchable).
+    Entry,
+    /// Duration.
+    Duration,
+    /// Justification.
+    Justification,
+}
+
+impl FormField {
+    /// Tab order.
+    pub const ORDER: [FormField; 4] = [FormField::For, FormField::Entry, FormField::Duration, FormField::Justification];
+}
+
+/// Raising an access request.
+#[derive(Debug, Clone)]
+pub struct RequestForm {
+    /// The ticket it is raised from.
+    pub ticket: Option<String>,
+    /// For whom (Okta login).
+    pub for_login: Input,
+    /// Filter over the catalog.
+    pub query: Input,
+    /// Catalog entries, filtered.
+    pub entries: FuzzyList,
+    /// Selected entry (position in the filtered list).
+    pub entry: ListCursor,
+    /// The entry to select once the catalog is loaded (an orphan's).
+    pub pick: Option<String>,
+    /// Duration as typed (`8h`); empty for the entry's maximum.
+    pub duration: Input,
+    /// Justification.
+    pub justification: Input,
+    /// Focused field.
+    pub focus: FormField,
+    /// Why it cannot be sent yet.
+    pub problem: Option<String>,
+    /// The preview of exactly what the form says now.
+    pub preview: Option<PreviewInfo>,
+    /// A preview was asked for.
+    pub previewing: bool,
+}
+
+/// Approving or denying one or many requests.
+#[derive(Debug, Clone)]
+pub struct DecideForm {
+    /// (id, label) of each request.
+    pub targets: Vec<(String, String)>,
+    /// Approve or deny.
+    pub verdict: Verdict,
+    /// The comment.
+    pub comment: Input,
+    /// Past the comment: the confirmation of a bulk decision.
+    pub confirming: bool,
+    /// Focused button while confirming (starts on Cancel).
+    pub focus: ConfirmFocus,
+    /// The count typed to confirm a large bulk decision.
+    pub typed: Input,
+    /// Why it cannot go ahead yet.
+    pub problem: Option<String>,
 }
 
 /// What the bottom line is being used to type.
@@ -466,6 +738,10 @@ pub enum Popup {
         /// Highlighted choice.
         selected: usize,
     },
+    /// Approving or denying access requests.
+    Decide(DecideForm),
+    /// Raising an access request.
+    RequestForm(Box<RequestForm>),
 }
 
 /// How serious a notification is.
@@ -521,6 +797,8 @@ pub struct State {
     pub height: u16,
     /// The operator's user name.
     pub operator: String,
+    /// `:as` took another persona's seat (the header then always shows who sits there).
+    pub seat_taken: bool,
     /// What the console is connected to, for the header.
     pub instance: String,
     /// No change of anything may be sent.
@@ -551,6 +829,8 @@ pub struct State {
     pub audit: AuditState,
     /// Dashboard figures.
     pub dashboard: Option<Dashboard>,
+    /// Access requests: inbox, expiry radar, orphans, bulk runs.
+    pub access: AccessState,
     /// Popup with the keyboard.
     pub popup: Option<Popup>,
     /// Bottom-line input.
@@ -609,6 +889,7 @@ impl State {
             width,
             height,
             operator: config.operator.clone(),
+            seat_taken: false,
             instance: config.instance.clone(),
             read_only: config.read_only,
             mouse: config.mouse,
@@ -624,6 +905,7 @@ impl State {
             groups: HashMap::new(),
             audit: AuditState::default(),
             dashboard: None,
+            access: AccessState::default(),
             popup: None,
             prompt: None,
             notifications: VecDeque::new(),
@@ -663,6 +945,9 @@ impl State {
         self.queue.list.searching()
             || self.audit.list.searching()
             || self.screens.iter().any(|s| matches!(s, Screen::Group(g) if g.members.searching()))
+            || self.access.inbox.list.searching()
+            || self.access.expiring.list.searching()
+            || self.access.orphans.list.searching()
     }
 
     /// The newest notification still showing.

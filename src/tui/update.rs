@@ -8,13 +8,14 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, Mou
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
+use crate::domain::request::Verdict;
 use crate::domain::text::sanitize_line;
 use crate::domain::{JournalKind, UserStatus};
 use crate::tui::action::Action;
 use crate::tui::commandline;
 use crate::tui::editor::Editor;
 use crate::tui::effect::{
-    Command, Effect, QueueRow, StateChoice, TicketRef, UserRef, is_terminal_state, state_choices,
+    AccessList, Command, Effect, QueueRow, StateChoice, TicketRef, UserRef, is_terminal_state, state_choices,
 };
 use crate::tui::filter::FuzzyList;
 use crate::tui::keymap::KeyChord;
@@ -89,6 +90,7 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
                     g.members.advance(crate::tui::filter::CHUNK, matcher);
                 }
             }
+            access::continue_search(state);
         }
         Action::Quit => state.quit = true,
         Action::ShowHelp => state.popup = Some(Popup::Help { scroll: 0 }),
@@ -111,12 +113,40 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
         Action::PageUp => move_selection(state, Move::Page(-1)),
         Action::PageDown => move_selection(state, Move::Page(1)),
         Action::Open => open_selected(state, fx),
-        Action::ToggleMark => toggle_mark(state),
-        Action::MarkRange => mark_range(state),
-        Action::ClearMarks => {
-            state.queue.marks.clear();
-            state.queue.range_anchor = None;
+        Action::ToggleMark => {
+            if !access::toggle_mark(state) {
+                toggle_mark(state)
+            }
         }
+        Action::MarkRange => {
+            if !access::mark_range(state) {
+                mark_range(state)
+            }
+        }
+        Action::ClearMarks => {
+            if !access::clear_marks(state) {
+                state.queue.marks.clear();
+                state.queue.range_anchor = None;
+            }
+        }
+        Action::MarkAllShown => access::mark_all_shown(state, fx),
+        Action::ShowInbox => access::show(state, Screen::Inbox, AccessList::Inbox, fx),
+        Action::ShowExpiring => access::show(state, Screen::Expiring, AccessList::Expiring, fx),
+        Action::ShowOrphans => access::show(state, Screen::Orphans, AccessList::Orphans, fx),
+        Action::OpenRequest(id) => access::open_request(state, id),
+        Action::Approve => access::open_decide(state, Verdict::Approve, fx),
+        Action::Deny => access::open_decide(state, Verdict::Deny, fx),
+        Action::RequestAccess => access::open_request_form(state, fx),
+        Action::ExtendGrant => access::extend(state, fx),
+        Action::RetryBulk => access::retry_bulk(state, fx),
+        Action::SwitchOperator(login) => access::switch_operator(state, &login, fx),
+        Action::AccessLoaded(data) => access::loaded(state, data, fx),
+        Action::AccessLoadFailed { list, error } => access::load_failed(state, list, error),
+        Action::PreviewLoaded(p) => access::preview_loaded(state, *p, fx),
+        Action::PreviewFailed(e) => access::preview_failed(state, e),
+        Action::BulkItemDone { batch, id, outcome } => access::bulk_item_done(state, batch, &id, outcome, fx),
+        Action::OperatorSwitched { user_name } => access::operator_switched(state, user_name, fx),
+        Action::OperatorSwitchFailed(e) => notify(state, Level::Error, e),
         Action::ShowView(view) => {
             state.screens.truncate(1);
             if state.queue.view != view || state.queue.error.is_some() {
@@ -428,6 +458,7 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
             };
             notify(state, Level::Info, message);
             state.failed.retain(|c| *c != pending.command);
+            access::decided(state, &pending.command);
             after_change(state, &pending.command, fx);
             if let Command::AddJournal { ticket, kind, .. } = &pending.command {
                 state.drafts.remove(&(ticket.sys_id.clone(), kind.field()));
@@ -493,6 +524,9 @@ fn after_change(state: &mut State, command: &Command, fx: &mut Effects) {
     if let Some(u) = command.user() {
         load_user(state, &u.login.to_lowercase(), fx);
     }
+    if matches!(command, Command::Decide { .. } | Command::RaiseRequest(_) | Command::Extend { .. }) {
+        access::reload_lists(state, fx);
+    }
 }
 
 /// After tickets changed in the cache: the queue again, and the ticket on screen.
@@ -537,6 +571,9 @@ fn show_audit(state: &mut State) {
 }
 
 fn refresh(state: &mut State, fx: &mut Effects) {
+    if access::refresh(state, fx) {
+        return;
+    }
     match state.screen().clone() {
         Screen::Queue => load_queue(state, fx),
         Screen::Ticket(t) => {
@@ -553,6 +590,7 @@ fn refresh(state: &mut State, fx: &mut Effects) {
         }
         Screen::Audit => load_audit(state, fx),
         Screen::Dashboard => fx.effects.push(Effect::LoadDashboard),
+        Screen::Inbox | Screen::Expiring | Screen::Orphans | Screen::Request(_) | Screen::Bulk => {}
     }
 }
 
@@ -632,6 +670,9 @@ fn move_cursor(cursor: &mut ListCursor, mv: &Move, len: usize, page: usize) {
 }
 
 fn move_selection(state: &mut State, mv: Move) {
+    if access::move_selection(state, &mv) {
+        return;
+    }
     let page = state.page_rows();
     let body = state.chrome().body;
     // Scrolling a ticket stops where its last line shows, so `k` after `G` moves at once.
@@ -685,7 +726,7 @@ fn move_selection(state: &mut State, mv: Move) {
             let len = state.audit.list.visible().len();
             move_cursor(&mut state.audit.cursor, &mv, len, page);
         }
-        Some(Screen::Dashboard) => {}
+        _ => {}
     }
     if let Some(anchor) = state.queue.range_anchor.clone()
         && matches!(state.screen(), Screen::Queue)
@@ -696,6 +737,9 @@ fn move_selection(state: &mut State, mv: Move) {
 
 fn back(state: &mut State) {
     if state.popup.take().is_some() {
+        return;
+    }
+    if matches!(state.screen(), Screen::Inbox) && state.access.inbox.range_anchor.take().is_some() {
         return;
     }
     if state.screens.len() > 1 {
@@ -768,7 +812,8 @@ fn open_selected(state: &mut State, fx: &mut Effects) {
             .map(|&i| &state.audit.rows[i as usize])
             .filter(|r| !r.ticket.is_empty())
             .map(|r| Action::OpenTicket { number: r.ticket.to_ascii_uppercase(), sys_id: None }),
-        Screen::Dashboard => None,
+        Screen::Dashboard | Screen::Bulk | Screen::Request(_) => None,
+        Screen::Inbox | Screen::Expiring | Screen::Orphans => access::open(state),
     };
     match next {
         Some(a) => handle(state, a, fx),
@@ -1015,16 +1060,22 @@ fn open_filter(state: &mut State, fx: &mut Effects) {
         Screen::Queue => state.queue.list.query().to_string(),
         Screen::Group(g) => g.members.query().to_string(),
         Screen::Audit => state.audit.list.query().to_string(),
-        _ => {
-            fx.render = false;
-            return;
-        }
+        _ => match access::filter_query(state) {
+            Some(q) => q,
+            None => {
+                fx.render = false;
+                return;
+            }
+        },
     };
     state.prompt =
         Some(Prompt { kind: PromptKind::Filter, input: Input::new(query), completions: Vec::new(), chosen: None });
 }
 
 fn set_filter(state: &mut State, query: &str) {
+    if access::set_filter(state, query) {
+        return;
+    }
     let page = state.page_rows();
     let matcher = &mut state.matcher;
     match state.screens.last_mut() {
@@ -1262,6 +1313,8 @@ fn popup_key(state: &mut State, key: KeyEvent, fx: &mut Effects) {
                 fx.render = false;
             }
         },
+        Popup::Decide(form) => access::decide_key(state, form, key, fx),
+        Popup::RequestForm(form) => access::form_key(state, form, key, fx),
     }
 }
 
@@ -1283,6 +1336,15 @@ fn on_paste(state: &mut State, text: &str) {
     match state.popup.as_mut() {
         Some(Popup::Journal { editor, .. }) => editor.insert(text),
         Some(Popup::Resolve(form)) if form.focus == ResolveField::Notes => form.notes.insert(text),
+        Some(Popup::Decide(form)) if !form.confirming => {
+            let line: String = sanitize_line(text).chars().filter(|c| !c.is_control()).collect();
+            form.comment = Input::new(format!("{}{line}", form.comment.value()));
+        }
+        Some(Popup::RequestForm(form)) if form.focus == crate::tui::state::FormField::Justification => {
+            let line: String = sanitize_line(text).chars().filter(|c| !c.is_control()).collect();
+            form.justification = Input::new(format!("{}{line}", form.justification.value()));
+            form.preview = None;
+        }
         _ => {
             if let Some(prompt) = state.prompt.as_mut() {
                 let line: String = sanitize_line(text).chars().filter(|c| !c.is_control()).collect();
@@ -1355,6 +1417,13 @@ fn on_mouse(state: &mut State, ev: MouseEvent, fx: &mut Effects) {
     }
 }
 
+#[path = "update_access.rs"]
+pub mod access;
+
 #[cfg(test)]
 #[path = "update_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "update_access_tests.rs"]
+mod access_tests;

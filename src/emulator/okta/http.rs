@@ -15,7 +15,7 @@ use axum::routing::{get, post, put};
 use rand::RngExt as _;
 use serde_json::{Value, json};
 
-use super::{apps, groups, logs, oauth, oig, users};
+use super::{BudgetWindow, apps, groups, logs, oauth, oig, users};
 use crate::emulator::Shared;
 
 /// Who is calling, as established by the auth layer.
@@ -344,6 +344,12 @@ async fn okta_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: N
         let window = wall / window_secs;
         let entry = l.entry(class.bucket).or_insert((window, 0));
         if entry.0 != window {
+            okta.windows_past.lock().unwrap_or_else(|e| e.into_inner()).push(BudgetWindow {
+                bucket: class.bucket,
+                start: entry.0 * window_secs,
+                used: entry.1,
+                budget,
+            });
             *entry = (window, 0);
         }
         let allowed = entry.1 < budget && !injected;

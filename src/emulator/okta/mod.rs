@@ -11,7 +11,7 @@
 //! so expiries happen without anyone sleeping.
 
 mod apps;
-mod filter;
+pub mod filter;
 mod groups;
 mod http;
 mod logs;
@@ -46,6 +46,8 @@ pub const DEFAULT_CONCURRENCY_LIMIT: usize = 75;
 pub struct Okta {
     state: Mutex<State>,
     limiter: Mutex<HashMap<&'static str, (i64, u32)>>,
+    /// Rate-limit windows already over, with what each bucket used of its budget.
+    windows_past: Mutex<Vec<BudgetWindow>>,
     settings: Mutex<Settings>,
     oauth: Mutex<oauth::OAuthState>,
     inflight: AtomicUsize,
@@ -72,6 +74,19 @@ pub struct OktaStats {
     pub requests: u64,
     /// 429 responses sent (rate or concurrency limit).
     pub rate_limited: u64,
+}
+
+/// One rate-limit window of one bucket: how much of its budget was spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetWindow {
+    /// The bucket (`/api/v1/groups/{id}`…).
+    pub bucket: &'static str,
+    /// When the window began (Unix seconds).
+    pub start: i64,
+    /// Requests let through in it.
+    pub used: u32,
+    /// Its budget.
+    pub budget: u32,
 }
 
 /// A membership or assignment change in the System Log, as tests compare it with ServiceNow.
@@ -168,6 +183,7 @@ impl Okta {
         Okta {
             state: Mutex::new(state),
             limiter: Mutex::new(HashMap::new()),
+            windows_past: Mutex::new(Vec::new()),
             settings: Mutex::new(Settings {
                 rate_limit,
                 rate_window_secs: 60,
@@ -236,6 +252,33 @@ impl Okta {
     /// Answers the next `count` requests with 500 E0000009, as an Okta outage would.
     pub fn inject_server_error(&self, count: u32) {
         self.settings().inject_500 += count;
+    }
+
+    /// Every rate-limit window of `bucket` that saw a request, oldest first (the current one last,
+    /// with its budget as configured now), so a benchmark can tell how much budget a run used.
+    pub fn budget_windows(&self, bucket: &str) -> Vec<BudgetWindow> {
+        let mut out: Vec<BudgetWindow> = self
+            .windows_past
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|w| w.bucket == bucket)
+            .copied()
+            .collect();
+        let (window_secs, budget) = {
+            let s = self.settings();
+            (s.rate_window_secs, s.rate_limit)
+        };
+        let l = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((key, (window, used))) = l.get_key_value(bucket) {
+            out.push(BudgetWindow {
+                bucket: key,
+                start: window * window_secs,
+                used: *used,
+                budget: budget.unwrap_or(out.last().map(|w| w.budget).unwrap_or(0)),
+            });
+        }
+        out
     }
 
     /// Traffic counters.

@@ -88,7 +88,7 @@ pub fn display<'a>(db: &'a Db, ty: &FieldType, sym: Sym) -> Cow<'a, str> {
     let value = db.strings.get(sym);
     match ty {
         FieldType::Choice { choices, .. } => {
-            Cow::Owned(choices.iter().find(|c| c.value == value).map(|c| c.label).unwrap_or(value).to_string())
+            Cow::Borrowed(choices.iter().find(|c| c.value == value).map(|c| c.label).unwrap_or(value))
         }
         FieldType::Reference(target) => {
             if sym == EMPTY {

@@ -2,6 +2,7 @@
 //! does I/O. Every string from ServiceNow or Okta goes through `domain::text::sanitize*` before it
 //! becomes a cell. Lists build rows only for the lines on screen.
 
+mod access;
 mod audit;
 mod dashboard;
 mod identity;
@@ -26,6 +27,7 @@ use crate::tui::keymap::Context;
 use crate::tui::state::{Level, PromptKind, Screen, State};
 use crate::tui::theme::Role;
 
+pub use access::{BulkView, ExpiringView, InboxView, OrphansView, RequestView};
 pub use audit::AuditView;
 pub use dashboard::{DashboardStripView, DashboardView};
 pub use identity::{GroupView, UserView};
@@ -56,6 +58,11 @@ pub fn render(frame: &mut Frame, state: &State) {
         Screen::Group(g) => GroupView { state, screen: g }.render(chrome.body, buf),
         Screen::Audit => AuditView { state }.render(chrome.body, buf),
         Screen::Dashboard => DashboardView { state }.render(chrome.body, buf),
+        Screen::Inbox => InboxView { state }.render(chrome.body, buf),
+        Screen::Request(r) => RequestView { state, screen: r }.render(chrome.body, buf),
+        Screen::Bulk => BulkView { state }.render(chrome.body, buf),
+        Screen::Expiring => ExpiringView { state }.render(chrome.body, buf),
+        Screen::Orphans => OrphansView { state }.render(chrome.body, buf),
     }
     StatusLineView { state }.render(chrome.status, buf);
     if let Some(prompt) = &state.prompt {
@@ -76,6 +83,19 @@ pub fn render(frame: &mut Frame, state: &State) {
 /// Remote text made safe for one cell or line.
 pub(crate) fn clean(s: &str) -> Cow<'_, str> {
     sanitize_line(s)
+}
+
+/// The two-column gutter of a list line: the selection and the mark symbols (so neither depends
+/// on colour), in the mark's style when marked.
+pub(crate) fn gutter(state: &State, selected: bool, marked: bool) -> ratatui::widgets::Cell<'static> {
+    let symbols = &state.theme.symbols;
+    let text = format!(
+        "{}{}",
+        if selected { symbols.selected.as_str() } else { " " },
+        if marked { symbols.marked.as_str() } else { " " }
+    );
+    let style = if marked { state.theme.style(Role::Mark) } else { Style::default() };
+    ratatui::widgets::Cell::from(Span::styled(text, style))
 }
 
 /// "12m", "3h", "5d": how long ago (or until, for future times) in one short word.
@@ -248,6 +268,7 @@ impl Widget for CrumbsView<'_> {
                 }
                 Screen::Audit => "Audit log".into(),
                 Screen::Dashboard => "Dashboard".into(),
+                other => access::crumb(s, other).unwrap_or_default(),
             };
             let role = if i + 1 == n { Role::CrumbsActive } else { Role::Crumbs };
             if i > 0 {
@@ -256,8 +277,12 @@ impl Widget for CrumbsView<'_> {
             spans.push(Span::styled(format!(" {label} "), theme.style(role)));
         }
         let left = Line::from(spans);
-        let left_w = left.width();
-        left.render(area, buf);
+        // After `:as`, who sits at the console always shows: the crumbs give way to it.
+        let seat = s.seat_taken.then(|| format!("as {}@{} ", clean(&s.operator), clean(&s.instance)));
+        let reserved = seat.as_ref().map_or(0, |t| Span::raw(t.as_str()).width() as u16 + 1);
+        let left_area = Rect { width: area.width.saturating_sub(reserved), ..area };
+        let left_w = left.width().min(usize::from(left_area.width));
+        left.render(left_area, buf);
 
         let mut right: Vec<Span> = Vec::new();
         if !s.pending.is_empty() {
@@ -277,12 +302,21 @@ impl Widget for CrumbsView<'_> {
                 theme.style(Role::Muted),
             ));
         }
-        let who = Span::styled(format!("{}@{} ", clean(&s.operator), clean(&s.instance)), theme.style(Role::Muted));
         // Drop what does not fit, least important (who) first, never overwriting the crumbs.
         let mut line = Line::from(right.clone()).spans;
-        line.push(who);
+        match seat {
+            Some(seat) => line.push(Span::styled(seat, theme.style(Role::Warn))),
+            None => line.push(Span::styled(
+                format!("{}@{} ", clean(&s.operator), clean(&s.instance)),
+                theme.style(Role::Muted),
+            )),
+        }
         while !line.is_empty() && left_w + Line::from(line.clone()).width() + 1 > usize::from(area.width) {
-            line.pop();
+            if s.seat_taken && line.len() > 1 {
+                line.remove(0);
+            } else {
+                line.pop();
+            }
         }
         Line::from(line).alignment(Alignment::Right).render(area, buf);
     }
@@ -308,6 +342,7 @@ fn hints_for(screen: &Screen) -> &'static [(Context, &'static str)] {
             (Context::Global, "command_line"),
             (Context::Global, "help"),
             (Context::Global, "quit"),
+            (Context::Queue, "inbox"),
         ],
         Screen::Ticket(_) => &[
             (Context::Global, "next_pane"),
@@ -318,6 +353,7 @@ fn hints_for(screen: &Screen) -> &'static [(Context, &'static str)] {
             (Context::Ticket, "open_caller"),
             (Context::Global, "back"),
             (Context::Global, "help"),
+            (Context::Ticket, "request_access"),
         ],
         Screen::User(_) => &[
             (Context::Global, "next_pane"),
@@ -339,6 +375,37 @@ fn hints_for(screen: &Screen) -> &'static [(Context, &'static str)] {
             (Context::Global, "help"),
         ],
         Screen::Dashboard => &[(Context::Global, "refresh"), (Context::Global, "back"), (Context::Global, "help")],
+        Screen::Inbox => &[
+            (Context::Nav, "open"),
+            (Context::Inbox, "approve"),
+            (Context::Inbox, "deny"),
+            (Context::Marks, "toggle_mark"),
+            (Context::Marks, "mark_all"),
+            (Context::Nav, "filter"),
+            (Context::Global, "back"),
+            (Context::Global, "help"),
+        ],
+        Screen::Request(_) => &[
+            (Context::Inbox, "approve"),
+            (Context::Inbox, "deny"),
+            (Context::Global, "back"),
+            (Context::Global, "help"),
+        ],
+        Screen::Bulk => &[(Context::Bulk, "retry_failed"), (Context::Global, "back"), (Context::Global, "help")],
+        Screen::Expiring => &[
+            (Context::Expiring, "extend"),
+            (Context::Nav, "open"),
+            (Context::Nav, "filter"),
+            (Context::Global, "back"),
+            (Context::Global, "help"),
+        ],
+        Screen::Orphans => &[
+            (Context::Orphans, "request_access"),
+            (Context::Nav, "open"),
+            (Context::Nav, "filter"),
+            (Context::Global, "back"),
+            (Context::Global, "help"),
+        ],
     }
 }
 
@@ -362,6 +429,13 @@ fn hint_label(ctx: Context, name: &str) -> &'static str {
         (_, "back") => "back",
         (_, "verify") => "verify",
         (_, "refresh") => "reload",
+        (_, "approve") => "approve",
+        (_, "deny") => "deny",
+        (_, "mark_all") => "mark shown",
+        (_, "retry_failed") => "retry failed",
+        (_, "extend") => "extend",
+        (_, "request_access") => "request",
+        (_, "inbox") => "inbox",
         _ => "",
     }
 }
@@ -385,6 +459,9 @@ impl Widget for StatusLineView<'_> {
                     Screen::Queue => Some(&s.queue.list),
                     Screen::Group(g) => Some(&g.members),
                     Screen::Audit => Some(&s.audit.list),
+                    Screen::Inbox => Some(&s.access.inbox.list),
+                    Screen::Expiring => Some(&s.access.expiring.list),
+                    Screen::Orphans => Some(&s.access.orphans.list),
                     _ => None,
                 };
                 let (shown, total, more) =

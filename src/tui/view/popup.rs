@@ -15,13 +15,13 @@ use crate::tui::state::{Confirm, ConfirmFocus, Popup, Prompt, ResolveField, Reso
 use crate::tui::theme::Role;
 
 /// A centred rectangle of at most `w`×`h` inside `area`.
-fn centred(area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn centred(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
-fn dialog<'a>(s: &State, title: String, danger: bool) -> Block<'a> {
+pub(super) fn dialog<'a>(s: &State, title: String, danger: bool) -> Block<'a> {
     let role = if danger { Role::DialogDanger } else { Role::DialogBorder };
     Block::default()
         .borders(Borders::ALL)
@@ -55,6 +55,8 @@ pub(super) fn render(frame: &mut Frame, state: &State, popup: &Popup) {
             StatePopup { state, number: &ticket.number, labels: &labels, selected: *selected }
                 .render(body, frame.buffer_mut())
         }
+        Popup::Decide(form) => super::access::render_decide(frame, state, form),
+        Popup::RequestForm(form) => super::access::render_form(frame, state, form),
     }
 }
 

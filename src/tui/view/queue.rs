@@ -148,11 +148,6 @@ impl Widget for QueueView<'_> {
             let row = &q.rows[idx as usize];
             let selected = start + i == q.cursor.selected;
             let marked = q.marks.contains(&row.sys_id);
-            let gutter = format!(
-                "{}{}",
-                if selected { theme.symbols.selected.as_str() } else { " " },
-                if marked { theme.symbols.marked.as_str() } else { " " }
-            );
             let text = |t: &str, base: Style| -> Cell<'static> {
                 let t = clean(t);
                 Cell::from(highlighted(&t, &highlighter.indices(&t), base, hit))
@@ -180,8 +175,7 @@ impl Widget for QueueView<'_> {
                 }
                 Col::Summary => text(&row.short_description, Style::default()),
             });
-            let gutter_style = if marked { theme.style(Role::Mark) } else { Style::default() };
-            let r = Row::new(std::iter::once(Cell::from(Span::styled(gutter, gutter_style))).chain(cells));
+            let r = Row::new(std::iter::once(super::gutter(s, selected, marked)).chain(cells));
             if selected { r.style(theme.style(Role::Selection)) } else { r }
         });
         let widths = std::iter::once(Constraint::Length(2)).chain(cols.iter().map(|(_, w)| *w));

@@ -1,0 +1,228 @@
+//! The console's figures: keystroke → frame and the fuzzy filter over the cached queue (the
+//! console's own `update` and `render`, on ratatui's off-screen `TestBackend`), and start to
+//! first frame from a warm store, timed in a child process so its memory is the console's alone.
+
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::io::AsyncBufReadExt as _;
+
+use super::{Figure, Samples, Target};
+use crate::domain::catalog::Catalog;
+use crate::engine::{Engine, EngineParts, Operator};
+use crate::store::{QueueFilter, QueueOrder, Store};
+use crate::tui::action::Action;
+use crate::tui::effect::{DataSource, EffectHandler as _, Reply, SavedView};
+use crate::tui::handler::{EngineHandler, queue_row};
+use crate::tui::{ColorDepth, ConsoleConfig, State, update, view};
+
+/// The terminal size of the console figures.
+pub const WIDTH: u16 = 160;
+/// The terminal size of the console figures.
+pub const HEIGHT: u16 = 48;
+
+/// One keystroke as the console's loop handles it: `update`, then a frame if it asks for one.
+pub fn frame(state: &mut State, terminal: &mut Terminal<TestBackend>, action: Action) {
+    let fx = update(state, action);
+    if fx.render {
+        terminal.draw(|f| view::render(f, state)).expect("an off-screen terminal draws");
+    }
+}
+
+/// A key without modifiers.
+pub fn key(c: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn config(operator: &str) -> ConsoleConfig {
+    let mut c = ConsoleConfig::new(operator, "bench");
+    c.themes_dir = None;
+    c.theme = Some("default".into());
+    c.color_depth = ColorDepth::TrueColor;
+    c.initial_view = SavedView::AllOpen;
+    c
+}
+
+/// The console at 160×48 showing every cached ticket (open and closed: the whole queue of the
+/// world, 100,000 tickets at `--scale large`), with a first frame drawn.
+pub async fn loaded_console(store: &Store, operator: &str) -> anyhow::Result<(State, Terminal<TestBackend>, usize)> {
+    let rows: Vec<_> =
+        store.queue_all(&QueueFilter::default(), QueueOrder::Newest).await?.into_iter().map(queue_row).collect();
+    let n = rows.len();
+    let mut state = State::new(&config(operator), Utc::now(), WIDTH, HEIGHT)?;
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT))?;
+    update(&mut state, Action::Start);
+    update(&mut state, Action::QueueLoaded { view: SavedView::AllOpen, rows, source: DataSource::Live });
+    anyhow::ensure!(state.queue.shown() == n, "the queue shows {} of {n} tickets", state.queue.shown());
+    frame(&mut state, &mut terminal, Action::Resize { width: WIDTH, height: HEIGHT });
+    Ok((state, terminal, n))
+}
+
+/// Keystroke → frame while moving through the queue (`j j PgDn k PgUp`, over and over).
+pub fn keystroke(state: &mut State, terminal: &mut Terminal<TestBackend>, tickets: usize, n: usize) -> Figure {
+    let moves = [KeyCode::Char('j'), KeyCode::Char('j'), KeyCode::PageDown, KeyCode::Char('k'), KeyCode::PageUp];
+    let mut samples = Samples::default();
+    for i in 0..n {
+        let t = Instant::now();
+        frame(state, terminal, key(moves[i % moves.len()]));
+        samples.push(t.elapsed());
+    }
+    Figure::timing(
+        "keystroke",
+        format!("keystroke -> frame, queue of {tickets} tickets, {WIDTH}x{HEIGHT}"),
+        &samples,
+        Some(Target::p99_ms(2.0, "issue 5")),
+    )
+}
+
+/// The fuzzy filter: the first keystroke after `/` (with its frame), and the same keystroke
+/// until every ticket has been searched (the runtime searches the rest between keystrokes).
+pub fn filter(state: &mut State, terminal: &mut Terminal<TestBackend>, tickets: usize, n: usize) -> Vec<Figure> {
+    frame(state, terminal, key(KeyCode::Char('/')));
+    let mut first = Samples::default();
+    for _ in 0..n {
+        let t = Instant::now();
+        frame(state, terminal, key(KeyCode::Char('r')));
+        first.push(t.elapsed());
+        frame(state, terminal, key(KeyCode::Backspace));
+    }
+    let mut all = Samples::default();
+    for _ in 0..n.div_ceil(3) {
+        let t = Instant::now();
+        frame(state, terminal, key(KeyCode::Char('r')));
+        while state.searching() {
+            frame(state, terminal, Action::ContinueSearch);
+        }
+        all.push(t.elapsed());
+        frame(state, terminal, key(KeyCode::Backspace));
+    }
+    frame(state, terminal, key(KeyCode::Esc));
+    vec![
+        Figure::timing(
+            "filter",
+            format!("filter keystroke -> frame over {tickets} tickets"),
+            &first,
+            Some(Target::median_ms(5.0, "issue 5")),
+        ),
+        Figure::timing("filter", format!("filter keystroke, all {tickets} searched (+frames)"), &all, None),
+    ]
+}
+
+/// What the child process reports.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct FirstFrame {
+    /// From the child's entry to the first frame showing the queue, in ms.
+    inside_ms: f64,
+    rows: usize,
+    vm_rss_kb: u64,
+    vm_hwm_kb: u64,
+}
+
+/// Start to first frame: `runs` times, a fresh `grantdesk` process opens the warm store at `db`
+/// and draws the console (saved view `all`, the largest queue) on an off-screen terminal; the
+/// time runs from spawning the process to its report that the queue is on screen.
+pub async fn first_frame(db: &str, operator: &Operator, runs: usize) -> anyhow::Result<Vec<Figure>> {
+    let exe = std::env::current_exe().context("finding the grantdesk binary")?;
+    let mut wall = Samples::default();
+    let mut inside = Samples::default();
+    let mut last: Option<FirstFrame> = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(&exe)
+            .args(["bench", "--first-frame-of", db, "--as", &operator.user_name, "--as-sys-id", &operator.sys_id])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting a grantdesk process")?;
+        let stdout = child.stdout.take().context("the child's output")?;
+        let line = tokio::io::BufReader::new(stdout).lines().next_line().await?.unwrap_or_default();
+        wall.push(started.elapsed());
+        let status = child.wait().await?;
+        anyhow::ensure!(status.success(), "the first-frame process failed ({status})");
+        let report: FirstFrame = serde_json::from_str(&line).with_context(|| format!("the child said {line:?}"))?;
+        inside.push(Duration::from_secs_f64(report.inside_ms / 1e3));
+        last = Some(report);
+    }
+    let last = last.context("no run")?;
+    let what = format!("start -> first frame, warm store, queue of {} tickets (process start included)", last.rows);
+    let mut time = Figure::timing("first-frame", what, &wall, Some(Target::median_ms(100.0, "issue 5")));
+    time.details = serde_json::json!({ "inside_process_ms": inside.summary_ms(), "rows": last.rows });
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    let mut rss = Figure::value(
+        "first-frame",
+        "resident memory after the first frame (VmRSS; VmHWM in details)".into(),
+        mb(last.vm_rss_kb),
+        "MB",
+        Some(Target::at_most(150.0, "issue 5")),
+    );
+    rss.details = serde_json::json!({ "vm_hwm_mb": mb(last.vm_hwm_kb), "vm_rss_mb": mb(last.vm_rss_kb) });
+    Ok(vec![time, rss])
+}
+
+/// The child: opens the store, starts the console's state and its real effect handler over the
+/// engine (no services: the queue comes from the store, as when `grantdesk` starts), applies
+/// answers until the queue is loaded, draws that frame, and prints one JSON line.
+pub async fn first_frame_child(db: &str, user_name: &str, sys_id: &str) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let store = Store::open(db).await?;
+    let operator = Operator {
+        user_name: user_name.into(),
+        sys_id: sys_id.into(),
+        login: format!("{user_name}@example.com"),
+        name: user_name.into(),
+    };
+    let engine = Engine::new(EngineParts {
+        store,
+        servicenow: None,
+        okta: None,
+        operator,
+        read_only: true,
+        catalog: Catalog::default(),
+    });
+    let handler = std::sync::Arc::new(EngineHandler::new(engine));
+    let mut state = State::new(&config(user_name), Utc::now(), WIDTH, HEIGHT)?;
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT))?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Action>(4096);
+    let reply = Reply::new(tx);
+    let spawn = |fx: crate::tui::Effects| {
+        for effect in fx.effects {
+            let (handler, reply) = (handler.clone(), reply.clone());
+            tokio::spawn(async move { handler.handle(effect, reply).await });
+        }
+    };
+    spawn(update(&mut state, Action::Start));
+    while let Some(action) = rx.recv().await {
+        let loaded = matches!(action, Action::QueueLoaded { .. } | Action::QueueLoadFailed { .. });
+        spawn(update(&mut state, action));
+        if loaded {
+            break;
+        }
+    }
+    anyhow::ensure!(state.queue.error.is_none(), "the queue did not load: {:?}", state.queue.error);
+    terminal.draw(|f| view::render(f, &state))?;
+    let inside_ms = started.elapsed().as_secs_f64() * 1e3;
+    let (vm_rss_kb, vm_hwm_kb) = memory_kb();
+    let report = FirstFrame { inside_ms, rows: state.queue.shown(), vm_rss_kb, vm_hwm_kb };
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `VmRSS` and `VmHWM` of this process from `/proc/self/status`, in kB (0 where unreadable).
+pub fn memory_kb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
