@@ -101,6 +101,10 @@ fn remote(e: impl std::fmt::Display) -> EngineError {
     EngineError::Remote(e.to_string())
 }
 
+/// Group members a page: Okta's largest, so re-listing a changed group of thousands is a few
+/// requests (an incremental sync after a membership change stays a handful), not dozens.
+const MEMBER_PAGE: u32 = 1000;
+
 /// How long the cache keeps System Log events, and how far back a first sync reaches.
 pub const LOG_WINDOW: chrono::Duration = chrono::Duration::days(30);
 
@@ -350,7 +354,8 @@ impl<'a> Run<'a> {
             let okta = okta.clone();
             let id = g.id.clone();
             async move {
-                let m: Vec<String> = okta.group_members(&id).map_ok(|u| u.id).try_collect().await?;
+                let m: Vec<String> =
+                    okta.group_members_in_pages_of(&id, MEMBER_PAGE).map_ok(|u| u.id).try_collect().await?;
                 Ok::<_, crate::okta::OktaError>((id, m))
             }
         }))
@@ -358,7 +363,7 @@ impl<'a> Run<'a> {
         let mut memberships = 0u64;
         while let Some(r) = members.next().await {
             let (gid, ids) = r.map_err(remote)?;
-            requests += 1 + ids.len() as u64 / 200;
+            requests += 1 + ids.len() as u64 / u64::from(MEMBER_PAGE);
             memberships += ids.len() as u64;
             self.store(self.engine.store().replace_group_members(&gid, &ids)).await?;
             done += 1;

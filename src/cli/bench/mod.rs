@@ -346,7 +346,8 @@ pub(super) async fn run(args: BenchArgs, _globals: &Globals) -> anyhow::Result<E
     let db = dir.path().join("grantdesk.db").display().to_string();
     let mut figures: Vec<Figure> = Vec::new();
 
-    say(&format!("building the {:?} world…", args.scale));
+    let scale = format!("{:?}", args.scale).to_lowercase();
+    say(&format!("building the {scale} world…"));
     let mut opts = EmulatorOptions::local(args.scale, 1);
     opts.okta_rate_limit = Some(UNLIMITED);
     let emu = emulator::start(opts).await.context("starting the emulator")?;
@@ -417,7 +418,6 @@ pub(super) async fn run(args: BenchArgs, _globals: &Globals) -> anyhow::Result<E
 
     let figures: Vec<Figure> = figures.into_iter().map(Figure::judged).collect();
     let missed = figures.iter().filter(|f| f.met == Some(false)).count();
-    let scale = format!("{:?}", args.scale).to_lowercase();
     let mut out = std::io::stdout().lock();
     if args.json {
         let report = json!({
