@@ -79,7 +79,8 @@ impl Which {
 audit-append, audit-verify, history, bulk.\n\n--scale large is the world the targets are set for: \
 100,000 tickets and 50,000 people, 1,000,000 audit events, 1,000 bulk approvals under a budget of \
 400 a minute (several minutes). --scale demo runs the same code on the small world in well under a \
-minute, as a smoke test; its figures are not the targets' conditions.")]
+minute, as a smoke test; its figures are not the targets' conditions.\n\nStores live in a temporary \
+folder, removed afterwards: --db and GRANTDESK_DB are never touched.")]
 pub struct BenchArgs {
     /// Size of the world and of the workloads.
     #[arg(long, value_enum, default_value = "large")]
