@@ -79,7 +79,8 @@ impl Which {
 audit-append, audit-verify, history, bulk.\n\n--scale large is the world the targets are set for: \
 100,000 tickets and 50,000 people, 1,000,000 audit events, 1,000 bulk approvals under a budget of \
 400 a minute (several minutes). --scale demo runs the same code on the small world in well under a \
-minute, as a smoke test; its figures are not the targets' conditions.")]
+minute, as a smoke test; its figures are not the targets' conditions.\n\nStores live in a temporary \
+folder, removed afterwards: --db and GRANTDESK_DB are never touched.")]
 pub struct BenchArgs {
     /// Size of the world and of the workloads.
     #[arg(long, value_enum, default_value = "large")]
@@ -514,4 +515,49 @@ fn write_table(
         writeln!(out, "{} target(s) missed", missed.len())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples_1_to_100_ms() -> Samples {
+        let mut s = Samples::default();
+        for ms in (1..=100).rev() {
+            s.push(Duration::from_millis(ms));
+        }
+        s
+    }
+
+    #[test]
+    fn samples_give_min_median_p99_whatever_the_order() {
+        let s = samples_1_to_100_ms();
+        assert_eq!(s.min(), Duration::from_millis(1));
+        assert_eq!(s.median(), Duration::from_millis(50));
+        assert_eq!(s.quantile(0.99), Duration::from_millis(99));
+        assert_eq!(s.max(), Duration::from_millis(100));
+        assert_eq!(Samples::default().median(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_target_judges_the_statistic_it_names() {
+        let f = Figure::timing("keystroke", "k".into(), &samples_1_to_100_ms(), None);
+        assert!(Target::median_ms(50.0, "t").met(&f));
+        assert!(!Target::p99_ms(50.0, "t").met(&f), "the p99 (99 ms) is over 50");
+        assert!(Target::at_least(40.0, "t").met(&f), "value is the median");
+        let nothing = Figure::value("bulk", "share".into(), f64::NAN, "%", Some(Target::at_least(95.0, "t")));
+        assert_eq!(nothing.judged().met, Some(false), "no figure is never a met target");
+        let none = Figure::value("sync-full", "s".into(), 3.0, "s", None).judged();
+        assert_eq!(none.met, None);
+    }
+
+    #[test]
+    fn numbers_read_as_the_readme_writes_them() {
+        assert_eq!(number(1_234_567.0), "1,234,567");
+        assert_eq!(number(-20_000.0), "-20,000");
+        assert_eq!(number(321.4), "321");
+        assert_eq!(number(18.0), "18");
+        assert_eq!(number(0.66), "0.66");
+        assert_eq!(number(f64::NAN), "—");
+    }
 }
