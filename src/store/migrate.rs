@@ -35,6 +35,7 @@ const SQLITE: &[Embedded] = embedded!("sqlite":
     5 "ticket resolved_at" "0005_ticket_resolved_at.sql",
     6 "queue line caller and mod count" "0006_queue_line_caller_mod_count.sql",
     7 "outbox claimant" "0007_outbox_claimant.sql",
+    8 "queue indexes" "0008_queue_indexes.sql",
 );
 
 const POSTGRES: &[Embedded] = embedded!("postgres":
@@ -45,6 +46,7 @@ const POSTGRES: &[Embedded] = embedded!("postgres":
     5 "ticket resolved_at" "0005_ticket_resolved_at.sql",
     6 "queue line caller and mod count" "0006_queue_line_caller_mod_count.sql",
     7 "outbox claimant" "0007_outbox_claimant.sql",
+    8 "queue indexes" "0008_queue_indexes.sql",
 );
 
 fn migrator(list: &'static [Embedded]) -> Migrator {

@@ -332,6 +332,77 @@ impl QueueBinds {
     }
 }
 
+/// One bound value of a [`QueueBinds::narrow_where`] clause.
+enum QueueBind<'a> {
+    Flag(bool),
+    Text(&'a str),
+}
+
+impl QueueBinds {
+    /// The WHERE clause with only the conditions this filter sets, and their values in order —
+    /// so the planner can use the indexes (`$1 IS NULL OR active = $1` cannot): the open queue
+    /// is answered from `tickets_queue_open` alone on SQLite, not by reading every ticket.
+    fn narrow_where(&self, postgres: bool) -> (String, Vec<QueueBind<'_>>) {
+        let mut sql = String::from(" WHERE TRUE");
+        let mut binds = Vec::new();
+        if let Some(active) = self.active {
+            binds.push(QueueBind::Flag(active));
+            sql.push_str(&format!(" AND active = ${}", binds.len()));
+        }
+        if self.kinds.iter().any(|k| !k) {
+            // Fixed names from this file, never input.
+            let names: Vec<String> = ["incident", "request", "requested_item", "catalog_task"]
+                .iter()
+                .zip(self.kinds)
+                .filter(|(_, on)| *on)
+                .map(|(k, _)| format!("'{k}'"))
+                .collect();
+            if names.is_empty() {
+                sql.push_str(" AND FALSE");
+            } else {
+                sql.push_str(&format!(" AND kind IN ({})", names.join(", ")));
+            }
+        }
+        if let Some(groups) = &self.groups {
+            binds.push(QueueBind::Text(groups));
+            let n = binds.len();
+            sql.push_str(&if postgres {
+                format!(" AND group_sys_id IN (SELECT jsonb_array_elements_text(${n}::jsonb))")
+            } else {
+                format!(" AND group_sys_id IN (SELECT value FROM json_each(${n}))")
+            });
+        }
+        if let Some(assigned) = &self.assigned {
+            binds.push(QueueBind::Text(assigned));
+            sql.push_str(&format!(" AND assigned_sys_id = ${}", binds.len()));
+        }
+        if let Some(breached) = self.sla_breached {
+            binds.push(QueueBind::Flag(breached));
+            sql.push_str(&format!(" AND sla_breached = ${}", binds.len()));
+        }
+        if let Some(caller) = &self.caller {
+            binds.push(QueueBind::Text(caller));
+            sql.push_str(&format!(" AND lower(caller_email) = lower(${})", binds.len()));
+        }
+        (sql, binds)
+    }
+}
+
+/// Binds a [`QueueBinds::narrow_where`] clause's values onto a query. The clause's text is
+/// built from fixed fragments and `$n` markers only (hence `AssertSqlSafe`); every value is bound.
+macro_rules! bind_narrow {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                QueueBind::Flag(v) => q.bind(*v),
+                QueueBind::Text(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}
+
 /// Binds $1–$9 of the queue filter onto a query (the same for both backends).
 macro_rules! bind_queue {
     ($q:expr, $b:expr) => {
@@ -404,15 +475,23 @@ impl Store {
     /// matching lines as a single aggregated text, so 100,000 tickets cost one value to fetch
     /// instead of 1.6 million; they are decoded and sorted here.
     pub async fn queue_all(&self, filter: &QueueFilter, order: QueueOrder) -> Result<Vec<QueueRow>, StoreError> {
-        const SQLITE: &str = concat!("SELECT group_concat(queue_line, '') FROM tickets", queue_where!(sqlite));
-        const POSTGRES: &str = concat!("SELECT string_agg(queue_line, '') FROM tickets", queue_where!(postgres));
         let b = QueueBinds::new(filter);
         let blob: Option<String> = match &self.backend {
             Backend::Sqlite(p) => {
-                bind_queue!(sqlx::query_scalar(SQLITE), b).fetch_one(p).await.ctx("loading the queue")?
+                let (clause, binds) = b.narrow_where(false);
+                let sql = format!("SELECT group_concat(queue_line, '') FROM tickets{clause}");
+                bind_narrow!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), &binds)
+                    .fetch_one(p)
+                    .await
+                    .ctx("loading the queue")?
             }
             Backend::Postgres(p) => {
-                bind_queue!(sqlx::query_scalar(POSTGRES), b).fetch_one(p).await.ctx("loading the queue")?
+                let (clause, binds) = b.narrow_where(true);
+                let sql = format!("SELECT string_agg(queue_line, '') FROM tickets{clause}");
+                bind_narrow!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), &binds)
+                    .fetch_one(p)
+                    .await
+                    .ctx("loading the queue")?
             }
         };
         let mut rows = match blob {
@@ -425,16 +504,18 @@ impl Store {
 
     /// How many tickets a queue filter matches.
     pub async fn queue_count(&self, filter: &QueueFilter) -> Result<u64, StoreError> {
-        const SQLITE: &str = concat!("SELECT COUNT(*) FROM tickets", queue_where!(sqlite));
-        const POSTGRES: &str = concat!("SELECT COUNT(*) FROM tickets", queue_where!(postgres));
         let b = QueueBinds::new(filter);
+        let (clause, binds) = b.narrow_where(matches!(self.backend, Backend::Postgres(_)));
+        let sql = format!("SELECT COUNT(*) FROM tickets{clause}");
         let n: i64 = match &self.backend {
-            Backend::Sqlite(p) => {
-                bind_queue!(sqlx::query_scalar(SQLITE), b).fetch_one(p).await.ctx("counting the queue")?
-            }
-            Backend::Postgres(p) => {
-                bind_queue!(sqlx::query_scalar(POSTGRES), b).fetch_one(p).await.ctx("counting the queue")?
-            }
+            Backend::Sqlite(p) => bind_narrow!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), &binds)
+                .fetch_one(p)
+                .await
+                .ctx("counting the queue")?,
+            Backend::Postgres(p) => bind_narrow!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), &binds)
+                .fetch_one(p)
+                .await
+                .ctx("counting the queue")?,
         };
         Ok(u64::try_from(n).unwrap_or(0))
     }
