@@ -51,8 +51,9 @@ pub fn update(state: &mut State, action: Action) -> Effects {
 fn handle(state: &mut State, action: Action, fx: &mut Effects) {
     match action {
         Action::Start => {
+            // The dashboard's strip is asked for once the queue is in: both read the tickets, and
+            // the queue is what the first frame must show.
             load_queue(state, fx);
-            fx.effects.push(Effect::LoadDashboard);
             if state.sync_at_start {
                 start_sync(state, true, fx);
             } else {
@@ -280,6 +281,9 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
             set_queue_rows(state, rows);
             state.queue.source = Some(source);
             state.queue.error = None;
+            if state.dashboard.is_none() && !fx.effects.contains(&Effect::LoadDashboard) {
+                fx.effects.push(Effect::LoadDashboard);
+            }
             // A queue is answered once; a cached one says how old it is instead.
             state.queue.loading = false;
         }

@@ -32,11 +32,16 @@ fn commands(effects: &[Effect]) -> Vec<&Command> {
 }
 
 #[test]
-fn start_asks_for_the_queue_and_the_dashboard() {
+fn start_asks_for_the_queue_then_the_dashboard() {
     let mut s = bare_state();
     let fx = update(&mut s, Action::Start);
-    assert_eq!(fx.effects, vec![Effect::LoadQueue { view: SavedView::AllOpen }, Effect::LoadDashboard]);
+    assert_eq!(fx.effects, vec![Effect::LoadQueue { view: SavedView::AllOpen }]);
     assert!(s.queue.loading);
+    // Once the queue is in (the first frame's business), the dashboard's strip is asked for.
+    let fx =
+        update(&mut s, Action::QueueLoaded { view: SavedView::AllOpen, rows: Vec::new(), source: DataSource::Live });
+    assert_eq!(fx.effects, vec![Effect::LoadDashboard]);
+    assert!(!s.queue.loading);
 }
 
 #[test]
