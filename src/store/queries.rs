@@ -193,58 +193,15 @@ macro_rules! queue_columns {
     };
 }
 
-/// "The assignment group is in this JSON array", in each backend's spelling.
-macro_rules! groups_clause {
-    (sqlite) => {
-        "($6 IS NULL OR group_sys_id IN (SELECT value FROM json_each($6)))"
-    };
-    (postgres) => {
-        "($6::text IS NULL OR group_sys_id IN (SELECT jsonb_array_elements_text($6::jsonb)))"
-    };
-}
-
-/// The queue's WHERE clause over parameters $1–$9 (see `bind_queue!`).
-macro_rules! queue_where {
-    ($backend:ident) => {
-        concat!(
-            " WHERE ($1 IS NULL OR active = $1) AND ((kind = 'incident' AND $2) OR (kind = 'request' AND $3) \
-             OR (kind = 'requested_item' AND $4) OR (kind = 'catalog_task' AND $5)) AND ",
-            groups_clause!($backend),
-            " AND ($7 IS NULL OR assigned_sys_id = $7) AND ($8 IS NULL OR sla_breached = $8) \
-             AND ($9 IS NULL OR lower(caller_email) = lower($9))"
-        )
-    };
-}
-
-macro_rules! queue_select {
-    ($backend:ident, $order:literal) => {
-        concat!(
-            "SELECT ",
-            queue_columns!(),
-            " FROM tickets",
-            queue_where!($backend),
-            " ORDER BY ",
-            $order,
-            " LIMIT $10 OFFSET $11"
-        )
-    };
-}
-
-/// `(sqlite, postgres)` statements for one ordering.
-macro_rules! queue_pair {
-    ($order:literal) => {
-        (queue_select!(sqlite, $order), queue_select!(postgres, $order))
-    };
-}
-
-fn queue_statements(order: QueueOrder) -> (&'static str, &'static str) {
+/// The ORDER BY of each queue ordering.
+fn queue_order_by(order: QueueOrder) -> &'static str {
     match order {
-        QueueOrder::Newest => queue_pair!("opened_us DESC, number DESC"),
-        QueueOrder::Oldest => queue_pair!("opened_us, number"),
-        QueueOrder::Priority => queue_pair!("CASE WHEN priority = 0 THEN 9 ELSE priority END, opened_us, number"),
-        QueueOrder::Updated => queue_pair!("updated_us DESC, number DESC"),
-        QueueOrder::SlaDue => queue_pair!("sla_due_us IS NULL, sla_due_us, opened_us, number"),
-        QueueOrder::Number => queue_pair!("number"),
+        QueueOrder::Newest => "opened_us DESC, number DESC",
+        QueueOrder::Oldest => "opened_us, number",
+        QueueOrder::Priority => "CASE WHEN priority = 0 THEN 9 ELSE priority END, opened_us, number",
+        QueueOrder::Updated => "updated_us DESC, number DESC",
+        QueueOrder::SlaDue => "sla_due_us IS NULL, sla_due_us, opened_us, number",
+        QueueOrder::Number => "number",
     }
 }
 
@@ -297,7 +254,7 @@ impl TryFrom<QueueDbRow> for QueueRow {
     }
 }
 
-/// The queue filter's bound values, in parameter order $1–$9.
+/// The queue filter's values, as [`QueueBinds::narrow_where`] binds them.
 struct QueueBinds {
     active: Option<bool>,
     kinds: [bool; 4],
@@ -403,21 +360,6 @@ macro_rules! bind_narrow {
     }};
 }
 
-/// Binds $1–$9 of the queue filter onto a query (the same for both backends).
-macro_rules! bind_queue {
-    ($q:expr, $b:expr) => {
-        $q.bind($b.active)
-            .bind($b.kinds[0])
-            .bind($b.kinds[1])
-            .bind($b.kinds[2])
-            .bind($b.kinds[3])
-            .bind($b.groups.as_deref())
-            .bind($b.assigned.as_deref())
-            .bind($b.sla_breached)
-            .bind($b.caller.as_deref())
-    };
-}
-
 macro_rules! ticket_columns {
     () => {
         "sys_id, number, kind, short_description, description, state, state_label, priority, active, caller_sys_id, \
@@ -449,18 +391,25 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<QueueRow>, StoreError> {
-        let (sqlite, postgres) = queue_statements(order);
         let b = QueueBinds::new(filter);
+        let (clause, binds) = b.narrow_where(matches!(self.backend, Backend::Postgres(_)));
+        let sql = format!(
+            "SELECT {} FROM tickets{clause} ORDER BY {} LIMIT ${} OFFSET ${}",
+            queue_columns!(),
+            queue_order_by(order),
+            binds.len() + 1,
+            binds.len() + 2
+        );
         let limit = if limit == 0 { i64::MAX } else { i64::try_from(limit).unwrap_or(i64::MAX) };
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let rows: Vec<QueueDbRow> = match &self.backend {
-            Backend::Sqlite(p) => bind_queue!(sqlx::query_as(sqlite), b)
+            Backend::Sqlite(p) => bind_narrow!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &binds)
                 .bind(limit)
                 .bind(offset)
                 .fetch_all(p)
                 .await
                 .ctx("loading the queue")?,
-            Backend::Postgres(p) => bind_queue!(sqlx::query_as(postgres), b)
+            Backend::Postgres(p) => bind_narrow!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &binds)
                 .bind(limit)
                 .bind(offset)
                 .fetch_all(p)
