@@ -36,6 +36,7 @@ const SQLITE: &[Embedded] = embedded!("sqlite":
     6 "queue line caller and mod count" "0006_queue_line_caller_mod_count.sql",
     7 "outbox claimant" "0007_outbox_claimant.sql",
     8 "queue indexes" "0008_queue_indexes.sql",
+    9 "queue priority index" "0009_queue_priority_index.sql",
 );
 
 const POSTGRES: &[Embedded] = embedded!("postgres":
@@ -47,6 +48,7 @@ const POSTGRES: &[Embedded] = embedded!("postgres":
     6 "queue line caller and mod count" "0006_queue_line_caller_mod_count.sql",
     7 "outbox claimant" "0007_outbox_claimant.sql",
     8 "queue indexes" "0008_queue_indexes.sql",
+    9 "queue priority index" "0009_queue_priority_index.sql",
 );
 
 fn migrator(list: &'static [Embedded]) -> Migrator {

@@ -157,6 +157,15 @@ pub enum Action {
         /// Cache or live.
         source: DataSource,
     },
+    /// The top of a saved view, while the whole of it loads.
+    QueuePreview {
+        /// The view they belong to.
+        view: SavedView,
+        /// The first rows in the order asked for.
+        rows: Vec<QueueRow>,
+        /// How many rows the whole view has.
+        total: usize,
+    },
     /// The queue could not be loaded.
     QueueLoadFailed {
         /// The view.

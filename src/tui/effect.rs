@@ -11,6 +11,7 @@
 //! | effect | answer with |
 //! |---|---|
 //! | [`Effect::LoadQueue`] | [`Action::QueueLoaded`] once (`Cache` with the cache's age, or `Live`) or [`Action::QueueLoadFailed`] |
+//! | [`Effect::PreviewQueue`] | [`Action::QueuePreview`] once, or nothing (the [`Effect::LoadQueue`] beside it answers in full) |
 //! | [`Effect::LoadTicket`] | [`Action::TicketLoaded`] (cache, then live) or [`Action::TicketLoadFailed`] |
 //! | [`Effect::LoadUser`] | [`Action::UserLoaded`] (cache, then live) or [`Action::UserLoadFailed`] |
 //! | [`Effect::LoadGroup`] | [`Action::GroupLoaded`] or [`Action::GroupLoadFailed`] |
@@ -45,6 +46,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::domain::request::{AccessRequest, Verdict};
 use crate::domain::{App, Approval, Group, JournalEntry, JournalKind, LogEvent, OktaUser, Ticket, TicketKind};
 use crate::tui::action::Action;
+use crate::tui::state::SortKey;
 
 /// A request from the console to the rest of grantdesk. See the module documentation for the
 /// answer each one expects.
@@ -54,6 +56,19 @@ pub enum Effect {
     LoadQueue {
         /// Which saved view.
         view: SavedView,
+    },
+    /// The first `rows` rows of a saved view in the console's sort, with the view's size, for the
+    /// frame shown while the whole view loads (asked beside [`Effect::LoadQueue`] when the
+    /// console has no rows to show yet).
+    PreviewQueue {
+        /// Which saved view.
+        view: SavedView,
+        /// The console's sort column.
+        sort: SortKey,
+        /// Reversed.
+        descending: bool,
+        /// How many rows.
+        rows: usize,
     },
     /// One ticket with its journal and approvals.
     LoadTicket {

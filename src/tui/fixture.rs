@@ -791,6 +791,8 @@ impl FixtureData {
                 let rows = self.view_rows(*view);
                 vec![Action::QueueLoaded { view: *view, rows, source: DataSource::Live }]
             }
+            // The fixture's views are small: the whole view answers at once.
+            Effect::PreviewQueue { .. } => Vec::new(),
             Effect::LoadTicket { number, .. } => match self.ticket_detail(number) {
                 Some(d) => vec![
                     Action::TicketLoaded { detail: Box::new(d.clone()), source: cached },

@@ -33,6 +33,7 @@ use crate::tui::effect::{
     Dashboard, DataSource, DayCount, Effect, EffectHandler, GroupDetail, OrphanRow, PreviewInfo, QueueRow, Reply,
     RequestDraft, RequestRow, SavedView, TicketDetail, UserDetail,
 };
+use crate::tui::state::SortKey;
 
 /// System Log events shown beside an Okta user.
 const USER_EVENTS: u32 = 20;
@@ -190,6 +191,31 @@ impl EngineHandler {
             Err(error) => Action::QueueLoadFailed { view, error },
         };
         reply.send(action).await;
+    }
+
+    /// The top of a view in the console's sort, when the database can order by it (the preview
+    /// is only worth having when it is quick: by an index, a screenful, no sorting of the rest).
+    async fn preview_queue(&self, view: SavedView, sort: SortKey, descending: bool, limit: usize, reply: &Reply) {
+        let order = match (sort, descending) {
+            (SortKey::Priority, false) => QueueOrder::Priority,
+            (SortKey::Age, false) => QueueOrder::Oldest,
+            (SortKey::Age, true) => QueueOrder::Newest,
+            (SortKey::Number, false) => QueueOrder::Number,
+            _ => return,
+        };
+        let answer = async {
+            let filter = self.filter_of(view).await?;
+            let store = self.store();
+            let (rows, total) =
+                tokio::try_join!(store.queue_page(&filter, order, 0, limit as u64), store.queue_count(&filter))
+                    .map_err(|e| e.to_string())?;
+            Ok::<_, String>((rows, total))
+        };
+        // A failed preview says nothing: the whole view's load, asked beside it, reports.
+        if let Ok((rows, total)) = answer.await {
+            let rows = rows.into_iter().map(queue_row).collect();
+            reply.send(Action::QueuePreview { view, rows, total: usize::try_from(total).unwrap_or(usize::MAX) }).await;
+        }
     }
 
     /// When the cache last synced `sources` (the oldest of them); now when it never did, since
@@ -863,6 +889,9 @@ impl EffectHandler for EngineHandler {
     async fn handle(&self, effect: Effect, reply: Reply) {
         match effect {
             Effect::LoadQueue { view } => self.load_queue(view, &reply).await,
+            Effect::PreviewQueue { view, sort, descending, rows } => {
+                self.preview_queue(view, sort, descending, rows, &reply).await;
+            }
             Effect::LoadTicket { number, sys_id } => self.load_ticket(&number, sys_id.as_deref(), &reply).await,
             Effect::LoadUser { login } => self.load_user(&login, &reply).await,
             Effect::LoadGroup { name } => self.load_group(&name, &reply).await,

@@ -173,6 +173,9 @@ pub struct QueueState {
     pub range_anchor: Option<String>,
     /// Load status.
     pub loading: bool,
+    /// While only the top of the view is shown (a preview, as the whole view loads): how many
+    /// rows the whole view has.
+    pub preview_total: Option<usize>,
     /// Where the rows came from.
     pub source: Option<DataSource>,
     /// The last load failed.
@@ -191,6 +194,7 @@ impl QueueState {
             marks: HashSet::new(),
             range_anchor: None,
             loading: false,
+            preview_total: None,
             source: None,
             error: None,
         }
@@ -221,6 +225,11 @@ impl QueueState {
     /// The selected row.
     pub fn selected(&self) -> Option<&QueueRow> {
         self.row_at(self.cursor.selected)
+    }
+
+    /// How many rows the view has: all of them, also while only a preview of them is shown.
+    pub fn total(&self) -> usize {
+        self.preview_total.unwrap_or(self.rows.len())
     }
 
     /// Number of rows shown.

@@ -157,6 +157,7 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
                 state.queue.cursor = ListCursor::default();
                 state.queue.range_anchor = None;
                 state.queue.source = None;
+                state.queue.preview_total = None;
             }
             load_queue(state, fx);
         }
@@ -279,6 +280,7 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
                 return;
             }
             set_queue_rows(state, rows);
+            state.queue.preview_total = None;
             state.queue.source = Some(source);
             state.queue.error = None;
             if state.dashboard.is_none() && !fx.effects.contains(&Effect::LoadDashboard) {
@@ -286,6 +288,16 @@ fn handle(state: &mut State, action: Action, fx: &mut Effects) {
             }
             // A queue is answered once; a cached one says how old it is instead.
             state.queue.loading = false;
+        }
+        Action::QueuePreview { view, rows, total } => {
+            // Only while nothing better is on screen: the whole view may have come first.
+            if view != state.queue.view || !state.queue.loading || !state.queue.rows.is_empty() {
+                fx.render = false;
+                return;
+            }
+            set_queue_rows(state, rows);
+            state.queue.preview_total = Some(total);
+            state.queue.error = None;
         }
         Action::QueueLoadFailed { view, error } => {
             if view == state.queue.view {
@@ -552,6 +564,13 @@ fn start_sync(state: &mut State, quiet: bool, fx: &mut Effects) {
 fn load_queue(state: &mut State, fx: &mut Effects) {
     state.queue.loading = true;
     if !fx.effects.iter().any(|e| matches!(e, Effect::LoadQueue { .. })) {
+        // Nothing on screen yet (start, another view): the top of the view first, so a frame
+        // shows it while the whole view — which the filter and the sort need — loads.
+        if state.queue.rows.is_empty() {
+            let q = &state.queue;
+            let rows = (state.queue_layout().rows() * 2).max(50);
+            fx.effects.push(Effect::PreviewQueue { view: q.view, sort: q.sort, descending: q.descending, rows });
+        }
         fx.effects.push(Effect::LoadQueue { view: state.queue.view });
     }
 }

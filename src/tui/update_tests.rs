@@ -35,13 +35,61 @@ fn commands(effects: &[Effect]) -> Vec<&Command> {
 fn start_asks_for_the_queue_then_the_dashboard() {
     let mut s = bare_state();
     let fx = update(&mut s, Action::Start);
-    assert_eq!(fx.effects, vec![Effect::LoadQueue { view: SavedView::AllOpen }]);
+    let screenfuls = (s.queue_layout().rows() * 2).max(50);
+    assert_eq!(
+        fx.effects,
+        vec![
+            Effect::PreviewQueue {
+                view: SavedView::AllOpen,
+                sort: SortKey::Priority,
+                descending: false,
+                rows: screenfuls
+            },
+            Effect::LoadQueue { view: SavedView::AllOpen }
+        ]
+    );
     assert!(s.queue.loading);
     // Once the queue is in (the first frame's business), the dashboard's strip is asked for.
     let fx =
         update(&mut s, Action::QueueLoaded { view: SavedView::AllOpen, rows: Vec::new(), source: DataSource::Live });
     assert_eq!(fx.effects, vec![Effect::LoadDashboard]);
     assert!(!s.queue.loading);
+}
+
+#[test]
+fn the_top_of_the_queue_shows_while_the_whole_of_it_loads() {
+    let mut h = harness();
+    let fixture_rows = h.state.queue.rows.clone();
+    assert!(fixture_rows.len() > 120);
+    h.state = bare_state();
+    let s = &mut h.state;
+    update(s, Action::Start);
+    let top = fixture_rows[..40].to_vec();
+    let fx = update(s, Action::QueuePreview { view: SavedView::AllOpen, rows: top.clone(), total: 23_574 });
+    assert!(fx.render);
+    assert_eq!(s.queue.shown(), 40);
+    assert_eq!(s.queue.total(), 23_574, "the count is the whole view's");
+    assert!(s.queue.loading, "still loading the rest");
+    let screen = h.screen();
+    assert!(screen.contains("Queue: all open (23574)"), "{screen}");
+    assert!(screen.contains(&top[0].number), "{screen}");
+    let s = &mut h.state;
+
+    // The whole view replaces it; a late preview changes nothing.
+    let all = fixture_rows[..120].to_vec();
+    update(s, Action::QueueLoaded { view: SavedView::AllOpen, rows: all, source: DataSource::Live });
+    assert_eq!((s.queue.shown(), s.queue.total()), (120, 120));
+    assert!(!s.queue.loading);
+    let fx = update(s, Action::QueuePreview { view: SavedView::AllOpen, rows: top.clone(), total: 9 });
+    assert!(!fx.render);
+    assert_eq!((s.queue.shown(), s.queue.total()), (120, 120));
+
+    // Another view's preview is dropped; switching views asks for a preview of the new one.
+    let fx = update(s, Action::QueuePreview { view: SavedView::BreachedSla, rows: top, total: 3 });
+    assert!(!fx.render);
+    let fx = update(s, Action::ShowView(SavedView::BreachedSla));
+    assert!(matches!(fx.effects.first(), Some(Effect::PreviewQueue { view: SavedView::BreachedSla, .. })));
+    assert_eq!(s.queue.total(), 0, "nothing of the old view's count is left");
 }
 
 #[test]
@@ -506,7 +554,16 @@ fn the_console_syncs_by_itself_on_its_clock_and_quietly() {
     let fx = update(&mut s, Action::Tick(fixed_now() + Duration::seconds(261)));
     assert_eq!(fx.effects, vec![Effect::Sync]);
     let fx = update(&mut s, Action::SyncFinished { summary: "1 ticket".into(), queue_changed: true });
-    assert_eq!(fx.effects, vec![Effect::LoadQueue { view: SavedView::AllOpen }], "changed tickets reload the queue");
+    assert_eq!(
+        fx.effects.last(),
+        Some(&Effect::LoadQueue { view: SavedView::AllOpen }),
+        "changed tickets reload the queue"
+    );
+    assert!(
+        fx.effects.iter().all(|e| matches!(e, Effect::LoadQueue { .. } | Effect::PreviewQueue { .. })),
+        "{:?}",
+        fx.effects
+    );
 }
 
 #[test]

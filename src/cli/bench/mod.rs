@@ -80,7 +80,7 @@ audit-append, audit-verify, history, bulk.\n\n--scale large is the world the tar
 100,000 tickets and 50,000 people, 1,000,000 audit events, 1,000 bulk approvals under a budget of \
 400 a minute (several minutes). --scale demo runs the same code on the small world in well under a \
 minute, as a smoke test; its figures are not the targets' conditions.\n\nStores live in a temporary \
-folder, removed afterwards: --db and GRANTDESK_DB are never touched.")]
+folder, removed afterwards unless --keep: --db and GRANTDESK_DB are never touched.")]
 pub struct BenchArgs {
     /// Size of the world and of the workloads.
     #[arg(long, value_enum, default_value = "large")]
@@ -94,6 +94,10 @@ pub struct BenchArgs {
     /// Only these benchmarks (what they need, such as the first sync, still runs).
     #[arg(long, value_enum, num_args = 1.., value_name = "NAME")]
     pub only: Vec<Which>,
+    /// Keep the temporary folder with the bench's store and print where it is (to profile
+    /// `grantdesk audit verify --db` or the console against the synced store).
+    #[arg(long)]
+    pub keep: bool,
     /// The first-frame child: open this store and report the first frame (internal).
     #[arg(long, hide = true, value_name = "DB")]
     pub first_frame_of: Option<String>,
@@ -415,7 +419,12 @@ pub(super) async fn run(args: BenchArgs, _globals: &Globals) -> anyhow::Result<E
     store.close().await;
     emu.shutdown();
     drop(emu);
-    dir.close().context("removing the temporary folder")?;
+    if args.keep {
+        eprintln!("kept the bench store: {db}");
+        let _ = dir.keep();
+    } else {
+        dir.close().context("removing the temporary folder")?;
+    }
 
     let figures: Vec<Figure> = figures.into_iter().map(Figure::judged).collect();
     let missed = figures.iter().filter(|f| f.met == Some(false)).count();

@@ -255,7 +255,7 @@ impl Widget for CrumbsView<'_> {
         let n = s.screens.len();
         for (i, screen) in s.screens.iter().enumerate() {
             let label = match screen {
-                Screen::Queue => format!("Queue: {} ({})", s.queue.view.title(), s.queue.rows.len()),
+                Screen::Queue => format!("Queue: {} ({})", s.queue.view.title(), s.queue.total()),
                 Screen::Ticket(t) => clean(&t.number).into_owned(),
                 Screen::User(u) => format!("User {}", clean(&u.login)),
                 Screen::Group(g) => {
