@@ -1,9 +1,11 @@
 //! The cache of ServiceNow tickets and Okta identities: batched writes and sync watermarks.
 //!
 //! Writes take a slice of domain records and store it in one transaction with one statement per
-//! table: the rows travel as a single JSON array parameter, unpacked by `json_each` on SQLite and
+//! table: the rows travel as a single JSON array parameter, unpacked by `jsonb_each` on SQLite and
 //! `jsonb_to_recordset` on PostgreSQL, so a page of 1,000 records costs one round trip instead of
-//! a thousand. Sync should write a page, then advance its [`Watermark`]: a crash in between only
+//! a thousand. (`jsonb_each`, not `json_each`: it hands each row object to `->>` in SQLite's
+//! binary form, where `json_each` turned every object back into text for `->>` to parse again —
+//! a fifth of a full sync's time in the store.) Sync should write a page, then advance its [`Watermark`]: a crash in between only
 //! means the page is fetched again (every write here is an idempotent upsert).
 //!
 //! Deletions are reflected two ways: `remove_*` for records the service says are gone (System Log
@@ -93,7 +95,7 @@ macro_rules! upsert_statements {
                 "INSERT INTO ", $table, " (", $k0, $(", ", $k,)* ", ", $c0, $(", ", $c,)* ") SELECT ",
                 "value ->> '", $k0, "'", $(", value ->> '", $k, "'",)*
                 ", value ->> '", $c0, "'", $(", value ->> '", $c, "'",)*
-                " FROM json_each($1) WHERE true ON CONFLICT (", $k0, $(", ", $k,)* ") DO UPDATE SET ",
+                " FROM jsonb_each($1) WHERE true ON CONFLICT (", $k0, $(", ", $k,)* ") DO UPDATE SET ",
                 $c0, " = excluded.", $c0, $(", ", $c, " = excluded.", $c,)*
             ),
             postgres: concat!(
@@ -156,7 +158,7 @@ const UPSERT_ASSIGNMENTS: Statements = upsert_statements!("app_assignments",
 
 const INSERT_MEMBERSHIPS: Statements = Statements {
     sqlite: "INSERT INTO memberships (group_id, user_id) SELECT value ->> 'group_id', value ->> 'user_id' \
-             FROM json_each($1) WHERE true ON CONFLICT (group_id, user_id) DO NOTHING",
+             FROM jsonb_each($1) WHERE true ON CONFLICT (group_id, user_id) DO NOTHING",
     postgres: "INSERT INTO memberships (group_id, user_id) SELECT group_id, user_id \
                FROM jsonb_to_recordset($1::jsonb) AS r(group_id text, user_id text) \
                ON CONFLICT (group_id, user_id) DO NOTHING",
@@ -164,14 +166,14 @@ const INSERT_MEMBERSHIPS: Statements = Statements {
 
 const DELETE_MEMBERSHIPS: Statements = Statements {
     sqlite: "DELETE FROM memberships WHERE (group_id, user_id) IN \
-             (SELECT value ->> 'group_id', value ->> 'user_id' FROM json_each($1))",
+             (SELECT value ->> 'group_id', value ->> 'user_id' FROM jsonb_each($1))",
     postgres: "DELETE FROM memberships WHERE (group_id, user_id) IN \
                (SELECT group_id, user_id FROM jsonb_to_recordset($1::jsonb) AS r(group_id text, user_id text))",
 };
 
 const DELETE_ASSIGNMENTS: Statements = Statements {
     sqlite: "DELETE FROM app_assignments WHERE (app_id, user_id) IN \
-             (SELECT value ->> 'app_id', value ->> 'user_id' FROM json_each($1))",
+             (SELECT value ->> 'app_id', value ->> 'user_id' FROM jsonb_each($1))",
     postgres: "DELETE FROM app_assignments WHERE (app_id, user_id) IN \
                (SELECT app_id, user_id FROM jsonb_to_recordset($1::jsonb) AS r(app_id text, user_id text))",
 };
@@ -182,7 +184,7 @@ const INSERT_LOG_EVENTS: Statements = Statements {
              SELECT value ->> 'uuid', value ->> 'published_us', value ->> 'event_type', value ->> 'display_message', \
              value ->> 'severity', value ->> 'actor_id', value ->> 'actor_kind', value ->> 'actor_alternate_id', \
              value ->> 'actor_display_name', value ->> 'outcome', value ->> 'outcome_reason', value ->> 'request_id', \
-             value ->> 'targets' FROM json_each($1) WHERE true ON CONFLICT (uuid) DO NOTHING",
+             value ->> 'targets' FROM jsonb_each($1) WHERE true ON CONFLICT (uuid) DO NOTHING",
     postgres: "INSERT INTO log_events (uuid, published_us, event_type, display_message, severity, actor_id, \
                actor_kind, actor_alternate_id, actor_display_name, outcome, outcome_reason, request_id, targets) \
                SELECT uuid, published_us, event_type, display_message, severity, actor_id, actor_kind, \
@@ -196,7 +198,7 @@ const INSERT_LOG_EVENTS: Statements = Statements {
 const INSERT_LOG_TARGETS: Statements = Statements {
     sqlite: "INSERT INTO log_event_targets (uuid, ordinal, id, kind, alternate_id, display_name) \
              SELECT value ->> 'uuid', value ->> 'ordinal', value ->> 'id', value ->> 'kind', \
-             value ->> 'alternate_id', value ->> 'display_name' FROM json_each($1) WHERE true \
+             value ->> 'alternate_id', value ->> 'display_name' FROM jsonb_each($1) WHERE true \
              ON CONFLICT (uuid, ordinal) DO NOTHING",
     postgres: "INSERT INTO log_event_targets (uuid, ordinal, id, kind, alternate_id, display_name) \
                SELECT uuid, ordinal, id, kind, alternate_id, display_name FROM jsonb_to_recordset($1::jsonb) \
@@ -701,7 +703,7 @@ impl Store {
     pub async fn replace_group_members(&self, group_id: &str, user_ids: &[String]) -> Result<(), StoreError> {
         const DELETE: &str = "DELETE FROM memberships WHERE group_id = $1";
         let rows: Vec<MembershipOut> = user_ids.iter().map(|u| MembershipOut { group_id, user_id: u }).collect();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_cache_write().await?;
         on_tx!(&mut tx, c => sqlx::query(DELETE).bind(group_id).execute(c).await.map(|_| ())
             .ctx("replacing a group's members"))?;
         write_json(&mut tx, &INSERT_MEMBERSHIPS, &rows, "replacing a group's members").await?;
@@ -712,7 +714,7 @@ impl Store {
     pub async fn replace_user_groups(&self, user_id: &str, group_ids: &[String]) -> Result<(), StoreError> {
         const DELETE: &str = "DELETE FROM memberships WHERE user_id = $1";
         let rows: Vec<MembershipOut> = group_ids.iter().map(|g| MembershipOut { group_id: g, user_id }).collect();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_cache_write().await?;
         on_tx!(&mut tx, c => sqlx::query(DELETE).bind(user_id).execute(c).await.map(|_| ())
             .ctx("replacing a user's groups"))?;
         write_json(&mut tx, &INSERT_MEMBERSHIPS, &rows, "replacing a user's groups").await?;
@@ -736,7 +738,7 @@ impl Store {
     pub async fn replace_app_users(&self, app_id: &str, assignments: &[AppAssignment]) -> Result<(), StoreError> {
         const DELETE: &str = "DELETE FROM app_assignments WHERE app_id = $1";
         let rows = assignment_rows(assignments);
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_cache_write().await?;
         on_tx!(&mut tx, c => sqlx::query(DELETE).bind(app_id).execute(c).await.map(|_| ())
             .ctx("replacing an app's assignments"))?;
         write_json(&mut tx, &UPSERT_ASSIGNMENTS, &rows, "replacing an app's assignments").await?;
@@ -747,7 +749,7 @@ impl Store {
     pub async fn replace_user_apps(&self, user_id: &str, assignments: &[AppAssignment]) -> Result<(), StoreError> {
         const DELETE: &str = "DELETE FROM app_assignments WHERE user_id = $1";
         let rows = assignment_rows(assignments);
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_cache_write().await?;
         on_tx!(&mut tx, c => sqlx::query(DELETE).bind(user_id).execute(c).await.map(|_| ())
             .ctx("replacing a user's apps"))?;
         write_json(&mut tx, &UPSERT_ASSIGNMENTS, &rows, "replacing a user's apps").await?;
@@ -796,7 +798,7 @@ impl Store {
                 });
             }
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_cache_write().await?;
         let n = write_json(&mut tx, &INSERT_LOG_EVENTS, &rows, "caching System Log events").await?;
         write_json(&mut tx, &INSERT_LOG_TARGETS, &targets, "caching System Log targets").await?;
         tx.commit().await?;
@@ -808,7 +810,7 @@ impl Store {
         const TARGETS: &str =
             "DELETE FROM log_event_targets WHERE uuid IN (SELECT uuid FROM log_events WHERE published_us < $1)";
         const EVENTS: &str = "DELETE FROM log_events WHERE published_us < $1";
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_cache_write().await?;
         on_tx!(&mut tx, c => sqlx::query(TARGETS).bind(to_us(before)).execute(c).await.map(|_| ())
             .ctx("pruning System Log events"))?;
         let n = on_tx!(&mut tx, c => sqlx::query(EVENTS).bind(to_us(before)).execute(c).await.map(|r| r.rows_affected())
@@ -820,7 +822,7 @@ impl Store {
     /// Removes records the service says are gone, with what depends on them.
     pub async fn remove(&self, table: CacheTable, ids: &[String]) -> Result<u64, StoreError> {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_cache_write().await?;
         let n = remove_in_tx(&mut tx, table, &ids).await?;
         tx.commit().await?;
         Ok(n)
@@ -830,7 +832,7 @@ impl Store {
     /// (with what depends on it); returns how many were removed.
     pub async fn retain(&self, table: CacheTable, listed: &[String]) -> Result<u64, StoreError> {
         let keep = serde_json::to_string(listed).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_cache_write().await?;
         let gone = ids_not_in(&mut tx, table, keep).await?;
         let gone: Vec<&str> = gone.iter().map(String::as_str).collect();
         let n = remove_in_tx(&mut tx, table, &gone).await?;
@@ -885,7 +887,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_cache_write().await?;
         let n = write_json(&mut tx, statements, rows, context).await?;
         tx.commit().await?;
         Ok(n)
@@ -1236,6 +1238,34 @@ impl TryFrom<LogEventRow> for LogEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Cache writes commit on their own connection with `synchronous = NORMAL`; every
+    /// connection of the pool the audit log and the outbox write through stays FULL.
+    #[tokio::test]
+    async fn cache_writes_leave_the_audit_and_outbox_connections_fully_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("t.db").to_str().unwrap()).await.unwrap();
+        let writes = (0..8).map(|_| store.prune_log_events(Utc::now()));
+        for w in futures::future::join_all(writes).await {
+            w.unwrap();
+        }
+        let mut tx = store.begin_cache_write().await.unwrap();
+        let WriteTx::Sqlite(t) = &mut tx else { unreachable!() };
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut **t).await.unwrap();
+        assert_eq!(level, 1, "a cache write commits with NORMAL");
+        tx.rollback().await.unwrap();
+        let super::super::Backend::Sqlite(pool) = &store.backend else { unreachable!() };
+        // Hold every connection the pool has at once: each must be FULL (2).
+        let mut held = Vec::new();
+        for _ in 0..pool.options().get_max_connections() {
+            held.push(pool.acquire().await.unwrap());
+        }
+        for conn in &mut held {
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut **conn).await.unwrap();
+            assert_eq!(level, 2, "a connection the audit log writes through is not FULL");
+        }
+        assert_eq!(held.len(), 4);
+    }
 
     #[test]
     fn upsert_statements_list_every_column_once() {

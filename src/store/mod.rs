@@ -243,6 +243,8 @@ pub(crate) use on_tx;
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// On SQLite, the connection cache writes commit on (see [`Store::begin_cache_write`]).
+    cache_writer: Option<SqlitePool>,
     location: Location,
 }
 
@@ -251,11 +253,14 @@ impl Store {
     /// and applies any pending migrations.
     pub async fn open(location: &str) -> Result<Store, StoreError> {
         let location = Location::parse(location);
-        let backend = match &location {
-            Location::Sqlite(path) => Backend::Sqlite(open_sqlite(path, &location).await?),
-            Location::Postgres(url) => Backend::Postgres(open_postgres(url, &location).await?),
+        let (backend, cache_writer) = match &location {
+            Location::Sqlite(path) => {
+                let (pool, cache_writer) = open_sqlite(path, &location).await?;
+                (Backend::Sqlite(pool), Some(cache_writer))
+            }
+            Location::Postgres(url) => (Backend::Postgres(open_postgres(url, &location).await?), None),
         };
-        let store = Store { backend, location };
+        let store = Store { backend, cache_writer, location };
         migrate::run(&store).await?;
         Ok(store)
     }
@@ -275,12 +280,31 @@ impl Store {
 
     /// Closes every connection (waits for queries in flight).
     pub async fn close(&self) {
+        if let Some(w) = &self.cache_writer {
+            w.close().await;
+        }
         on_pool!(self, p => p.close().await)
     }
 
     /// The schema version this binary writes (its newest migration).
     pub fn schema_version() -> i64 {
         migrate::binary_version()
+    }
+
+    /// A write transaction for the cache of ServiceNow and Okta records. On SQLite it runs on
+    /// the cache's own connection, which commits without waiting for the disk (`synchronous =
+    /// NORMAL`: still atomic and crash-safe, but a power cut may undo the last few commits).
+    /// What the cache holds is fetched again by the next sync, and watermarks never run ahead of
+    /// the records they cover: the WAL is written in order, and every FULL commit (audit,
+    /// outbox) makes all before it durable. A full sync of the large world commits some 3,000
+    /// times, each waiting for the disk under FULL.
+    pub(crate) async fn begin_cache_write(&self) -> Result<WriteTx, StoreError> {
+        Ok(match (&self.backend, &self.cache_writer) {
+            (Backend::Sqlite(_), Some(w)) | (Backend::Sqlite(w), None) => {
+                WriteTx::Sqlite(w.begin_with("BEGIN IMMEDIATE").await.ctx("starting a transaction")?)
+            }
+            (Backend::Postgres(p), _) => WriteTx::Postgres(p.begin().await.ctx("starting a transaction")?),
+        })
     }
 
     pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
@@ -291,7 +315,7 @@ impl Store {
     }
 }
 
-async fn open_sqlite(path: &Path, location: &Location) -> Result<SqlitePool, StoreError> {
+async fn open_sqlite(path: &Path, location: &Location) -> Result<(SqlitePool, SqlitePool), StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateFolder { path: dir.to_path_buf(), source })?;
     }
@@ -309,11 +333,18 @@ async fn open_sqlite(path: &Path, location: &Location) -> Result<SqlitePool, Sto
         .pragma("cache_size", "-8192")
         .pragma("temp_store", "memory")
         .pragma("wal_autocheckpoint", "16384");
-    SqlitePoolOptions::new()
+    // The cache's own writer (see `Store::begin_cache_write`): one connection, opened when the
+    // first cache write needs it, whose commits do not wait for the disk. Only cache writes use
+    // it, so every other commit keeps FULL.
+    let cache_writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(options.clone().synchronous(SqliteSynchronous::Normal));
+    let pool = SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)
         .await
-        .map_err(|source| StoreError::Open { location: location.display(), source })
+        .map_err(|source| StoreError::Open { location: location.display(), source })?;
+    Ok((pool, cache_writer))
 }
 
 async fn open_postgres(url: &str, location: &Location) -> Result<PgPool, StoreError> {
