@@ -89,7 +89,7 @@ pub struct EngineHandler {
     /// Makes idempotency keys unique to this console session.
     session: String,
     /// The operator's ServiceNow assignment groups (sys_ids), asked once per operator.
-    my_groups: std::sync::Mutex<Option<(String, Vec<String>)>>,
+    my_groups: tokio::sync::Mutex<Option<(String, Vec<String>)>>,
     /// The audit chain was verified once this session (the first audit view does it).
     verified: AtomicBool,
 }
@@ -103,7 +103,7 @@ impl EngineHandler {
             seat_tx,
             seats: None,
             session: uuid::Uuid::new_v4().simple().to_string(),
-            my_groups: std::sync::Mutex::new(None),
+            my_groups: tokio::sync::Mutex::new(None),
             verified: AtomicBool::new(false),
         }
     }
@@ -154,7 +154,10 @@ impl EngineHandler {
     /// groups of the tickets assigned to the operator in the cache stand in.
     async fn my_groups(&self, engine: &Engine) -> Result<Vec<String>, String> {
         let me = engine.operator();
-        if let Some((who, groups)) = self.my_groups.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+        // Held while asking: the queue's preview and its whole load want the groups at the same
+        // moment, and the second waits for the first's answer instead of asking ServiceNow again.
+        let mut known = self.my_groups.lock().await;
+        if let Some((who, groups)) = known.as_ref()
             && *who == me.sys_id
         {
             return Ok(groups.clone());
@@ -176,7 +179,7 @@ impl EngineHandler {
                 groups
             }
         };
-        *self.my_groups.lock().unwrap_or_else(|e| e.into_inner()) = Some((me.sys_id.clone(), groups.clone()));
+        *known = Some((me.sys_id.clone(), groups.clone()));
         Ok(groups)
     }
 
