@@ -246,11 +246,15 @@ impl QueueState {
             let (x, y) = (&rows[a as usize], &rows[b as usize]);
             let prio = |r: &QueueRow| if r.priority == 0 { 9 } else { r.priority };
             let primary = match self.sort {
-                SortKey::Priority => prio(x).cmp(&prio(y)).then(x.opened_at.cmp(&y.opened_at)),
+                // Ties on priority and age go by number, as the store's preview of the top of
+                // the queue orders them: the whole view landing never swaps two rows on screen.
+                SortKey::Priority => {
+                    prio(x).cmp(&prio(y)).then(x.opened_at.cmp(&y.opened_at)).then(x.number.cmp(&y.number))
+                }
                 SortKey::Sla => {
                     (!x.sla_breached, x.sla_due.unwrap_or(far)).cmp(&(!y.sla_breached, y.sla_due.unwrap_or(far)))
                 }
-                SortKey::Age => x.opened_at.cmp(&y.opened_at),
+                SortKey::Age => x.opened_at.cmp(&y.opened_at).then(x.number.cmp(&y.number)),
                 SortKey::Number => x.number.cmp(&y.number),
                 SortKey::State => x.state.cmp(&y.state),
                 SortKey::Caller => x.caller.to_lowercase().cmp(&y.caller.to_lowercase()),

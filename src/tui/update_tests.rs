@@ -93,6 +93,33 @@ fn the_top_of_the_queue_shows_while_the_whole_of_it_loads() {
 }
 
 #[test]
+fn rows_opened_at_the_same_moment_keep_the_previews_order_when_the_whole_view_lands() {
+    let mut h = harness();
+    let mut rows = h.state.queue.rows[..3].to_vec();
+    for r in &mut rows {
+        r.priority = 2;
+        r.opened_at = fixed_now() - Duration::hours(5);
+    }
+    let mut numbers: Vec<String> = rows.iter().map(|r| r.number.clone()).collect();
+    numbers.sort();
+    // The store's preview orders ties by number; the whole view arrives in another order.
+    rows.sort_by(|a, b| b.number.cmp(&a.number));
+    let s = &mut h.state;
+    *s = bare_state();
+    update(s, Action::Start);
+    let mut preview = rows.clone();
+    preview.sort_by(|a, b| a.number.cmp(&b.number));
+    update(s, Action::QueuePreview { view: SavedView::AllOpen, rows: preview, total: 3 });
+    let shown = |s: &State| (0..s.queue.shown()).map(|i| s.queue.row_at(i).unwrap().number.clone()).collect::<Vec<_>>();
+    assert_eq!(shown(s), numbers);
+    update(s, Action::QueueLoaded { view: SavedView::AllOpen, rows: rows.clone(), source: DataSource::Live });
+    assert_eq!(shown(s), numbers, "priority sort");
+    s.queue.sort = SortKey::Age;
+    update(s, Action::QueueLoaded { view: SavedView::AllOpen, rows, source: DataSource::Live });
+    assert_eq!(shown(s), numbers, "age sort");
+}
+
+#[test]
 fn movement_keys_move_the_selection_and_scroll() {
     let mut h = harness();
     let n = h.state.queue.shown();
