@@ -75,9 +75,17 @@ pub(super) async fn run(args: SyncArgs, globals: &Globals) -> anyhow::Result<Exi
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        writeln!(out, "{:<32} {:>9} {:>8} {:>9}", "source", "fetched", "removed", "requests")?;
+        writeln!(
+            out,
+            "{:<31} {:>9} {:>8} {:>9} {:>9} {:>9}",
+            "source", "fetched", "removed", "requests", "seconds", "store s"
+        )?;
         for s in &report.sources {
-            writeln!(out, "{:<32} {:>9} {:>8} {:>9}", s.source, s.fetched, s.removed, s.requests)?;
+            writeln!(
+                out,
+                "{:<31} {:>9} {:>8} {:>9} {:>9.1} {:>9.1}",
+                s.source, s.fetched, s.removed, s.requests, s.seconds, s.store_seconds
+            )?;
         }
         writeln!(
             out,

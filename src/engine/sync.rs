@@ -67,6 +67,8 @@ pub struct SourceReport {
     pub requests: u64,
     /// Time spent, in seconds.
     pub seconds: f64,
+    /// Of that, time spent writing to the store, in seconds.
+    pub store_seconds: f64,
 }
 
 /// What a sync did.
@@ -113,6 +115,9 @@ struct Run<'a> {
     full: bool,
     progress: &'a (dyn Fn(Progress) + Send + Sync),
     store_us: AtomicU64,
+    /// `store_us` when the last source reported: sources run one after another, so the store
+    /// time since then is the reporting source's.
+    reported_store_us: u64,
     reports: Vec<SourceReport>,
 }
 
@@ -142,12 +147,16 @@ impl<'a> Run<'a> {
 
     fn report(&mut self, source: &str, fetched: u64, removed: u64, requests: u64, started: Instant) {
         (self.progress)(Progress { source: source.to_string(), done: fetched, total: None, finished: true });
+        let store_us = self.store_us.load(Ordering::Relaxed);
+        let store = Duration::from_micros(store_us - self.reported_store_us.min(store_us));
+        self.reported_store_us = store_us;
         self.reports.push(SourceReport {
             source: source.to_string(),
             fetched,
             removed,
             requests,
             seconds: started.elapsed().as_secs_f64(),
+            store_seconds: store.as_secs_f64(),
         });
     }
 
@@ -385,6 +394,7 @@ impl<'a> Run<'a> {
             removed: 0,
             requests: 0,
             seconds: 0.0,
+            store_seconds: 0.0,
         });
         Ok(())
     }
@@ -472,7 +482,14 @@ impl Engine {
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<SyncReport, EngineError> {
         let started = Instant::now();
-        let mut run = Run { engine: self, full: opts.full, progress, store_us: AtomicU64::new(0), reports: Vec::new() };
+        let mut run = Run {
+            engine: self,
+            full: opts.full,
+            progress,
+            store_us: AtomicU64::new(0),
+            reported_store_us: 0,
+            reports: Vec::new(),
+        };
         if opts.servicenow {
             let sn = self.servicenow()?.clone();
             for kind in TICKET_KINDS {
