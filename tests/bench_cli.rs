@@ -86,3 +86,29 @@ fn demo_scale_reports_the_chosen_figures_as_json() {
         .collect();
     assert!(left.is_empty(), "temporary folders left: {left:?}");
 }
+
+#[test]
+fn the_rate_limited_sync_reports_the_stores_share_against_issue_4s_tenth() {
+    let home = tempfile::tempdir().unwrap();
+    let out =
+        grantdesk(home.path()).args(["bench", "--scale", "demo", "--json", "--only", "sync-limited"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(&stdout).expect("one JSON object");
+    let figures = report["figures"].as_array().expect("figures");
+    let benches: Vec<&str> = figures.iter().map(|f| f["bench"].as_str().unwrap()).collect();
+    assert_eq!(benches, ["sync-limited"], "only what was asked for");
+    let f = &figures[0];
+    assert_eq!(f["unit"], "%");
+    assert_eq!((f["target"]["cmp"].as_str(), f["target"]["bound"].as_f64()), (Some("<="), Some(10.0)), "{f}");
+    let (share, seconds, store) = (
+        f["value"].as_f64().unwrap(),
+        f["details"]["seconds"].as_f64().unwrap(),
+        f["details"]["store_seconds"].as_f64().unwrap(),
+    );
+    assert!(store > 0.0 && seconds > store, "{f}");
+    assert!((share - 100.0 * store / seconds).abs() < 1e-6, "the share is the store's time over the whole: {f}");
+    assert!(f["details"]["requests"].as_u64().unwrap() > 10, "{f}");
+    let users = &f["details"]["sources"]["okta:users"];
+    assert!(users["fetched"].as_u64().unwrap() > 0 && users["store_seconds"].as_f64().is_some(), "{f}");
+}
