@@ -320,8 +320,8 @@ impl Sizes {
     }
 }
 
-/// A budget no run comes near: the sync measures grantdesk, not the emulator's rate limits (the
-/// bulk figure is the one run under a budget).
+/// A budget no run comes near: the first sync measures grantdesk, not the emulator's rate limits
+/// (the rate-limited sync and the bulk figure are the ones run under a budget).
 pub(super) const UNLIMITED: u32 = 100_000_000;
 
 /// The machine the figures were taken on.
