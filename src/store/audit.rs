@@ -25,31 +25,45 @@ const PARALLEL_THRESHOLD: i64 = 20_000;
 const VERIFY_CHUNK: i64 = 1_000;
 
 /// Separates the values of one column in [`COLUMNS_SQLITE`]'s aggregates: the ASCII unit
-/// separator, which canonical JSON never holds raw and real names and ids do not.
-const UNIT: char = '\u{1f}';
+/// separator, which canonical JSON never holds raw and real names and ids do not. A literal for
+/// `concat!`, so the queries and the splitter ([`UNIT`]) cannot disagree.
+macro_rules! unit {
+    () => {
+        "\u{1f}"
+    };
+}
+
+/// [`unit!`] as the byte the splitter looks for.
+const UNIT: u8 = unit!().as_bytes()[0];
+
+/// The verification query for one backend: the count, then `$agg(column, US$order)` for the
+/// time (as `$time`), the eight text fields and the two hashes, over records `$1..=$2`.
+macro_rules! aggregated_columns {
+    ($agg:literal, $order:literal, $time:literal) => {
+        aggregated_columns!(@ $agg, $order; $time, "a.operator", "action", "subject", "object", "ticket",
+            "request_id", "outcome", "details", "prev_hash", "hash")
+    };
+    (@ $agg:literal, $order:literal; $($col:literal),+) => {
+        concat!(
+            "SELECT count(*)",
+            $(", ", $agg, "(", $col, ", '", unit!(), "'", $order, ")",)*
+            " FROM audit_log a WHERE seq >= $1 AND seq <= $2"
+        )
+    };
+}
 
 /// Records `$1..=$2` column by column: their count, then each column's values joined by
-/// [`UNIT`], in rowid (= seq) order — every aggregate of one query reads the rows in the same
+/// [`unit!`], in rowid (= seq) order — every aggregate of one query reads the rows in the same
 /// pass. The database appends each value to its column's text and does nothing else per row:
 /// building one text per record (lengths, separators, `concat`) cost it twice as much.
 ///
 /// A value holding the separator only adds pieces: each row contributes exactly one value per
 /// column, so a column split into more pieces than the count fails the fast path (which falls
 /// back to the exact one), and can never be misread as another row's value.
-const COLUMNS_SQLITE: &str = "SELECT count(*), group_concat(time_us, '\u{1f}'), \
-    group_concat(operator, '\u{1f}'), group_concat(action, '\u{1f}'), group_concat(subject, '\u{1f}'), \
-    group_concat(object, '\u{1f}'), group_concat(ticket, '\u{1f}'), group_concat(request_id, '\u{1f}'), \
-    group_concat(outcome, '\u{1f}'), group_concat(details, '\u{1f}'), group_concat(prev_hash, '\u{1f}'), \
-    group_concat(hash, '\u{1f}') FROM audit_log WHERE seq >= $1 AND seq <= $2";
+const COLUMNS_SQLITE: &str = aggregated_columns!("group_concat", "", "time_us");
 
-/// The same for PostgreSQL, which needs the order spelled out.
-const COLUMNS_POSTGRES: &str = "SELECT count(*), string_agg(time_us::text, '\u{1f}' ORDER BY seq), \
-    string_agg(a.operator, '\u{1f}' ORDER BY seq), string_agg(action, '\u{1f}' ORDER BY seq), \
-    string_agg(subject, '\u{1f}' ORDER BY seq), string_agg(object, '\u{1f}' ORDER BY seq), \
-    string_agg(ticket, '\u{1f}' ORDER BY seq), string_agg(request_id, '\u{1f}' ORDER BY seq), \
-    string_agg(outcome, '\u{1f}' ORDER BY seq), string_agg(details, '\u{1f}' ORDER BY seq), \
-    string_agg(prev_hash, '\u{1f}' ORDER BY seq), string_agg(hash, '\u{1f}' ORDER BY seq) \
-    FROM audit_log a WHERE seq >= $1 AND seq <= $2";
+/// The same for PostgreSQL, which needs the order spelled out (and `operator` qualified).
+const COLUMNS_POSTGRES: &str = aggregated_columns!("string_agg", " ORDER BY seq", "time_us::text");
 
 /// The aggregated columns of [`COLUMNS_SQLITE`] after the count: time, the eight text fields,
 /// prev_hash, hash.
@@ -136,7 +150,7 @@ impl Segment {
     }
 }
 
-/// The values of one aggregated column, split at [`UNIT`] (with `memchr`: the splitting reads
+/// The values of one aggregated column, split at [`unit!`] (with `memchr`: the splitting reads
 /// every byte of the log, and `str::split` took a tenth of the verification's time).
 struct Pieces<'a>(Option<&'a str>);
 
@@ -145,7 +159,7 @@ impl<'a> Iterator for Pieces<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         let rest = self.0?;
-        match memchr::memchr(UNIT as u8, rest.as_bytes()) {
+        match memchr::memchr(UNIT, rest.as_bytes()) {
             Some(i) => {
                 self.0 = Some(&rest[i + 1..]);
                 Some(&rest[..i])
@@ -786,6 +800,10 @@ mod tests {
 
     #[test]
     fn aggregated_columns_read_back_field_for_field() {
+        for (sql, agg) in [(COLUMNS_SQLITE, "group_concat("), (COLUMNS_POSTGRES, "string_agg(")] {
+            assert_eq!(sql.matches(agg).count(), AGGREGATED, "{sql}");
+            assert_eq!(sql.matches(concat!("'", unit!(), "'")).count(), AGGREGATED, "{sql}");
+        }
         let hash = |b: u8| ChainHash([b; 32]);
         let fields = ["dana.desk", "grant.add", "riley@example.com", "aws-prod", "", "r-1", "success", "{}"];
         // Two records, 7 and 8: `columns(k)` is column k's values joined as the database joins them.
@@ -800,10 +818,10 @@ mod tests {
                 hash: hash(0),
             };
             let next = RecordRef { hash: next.compute_hash(), ..next };
-            let mut columns: Vec<String> = vec![format!("{}{UNIT}{}", first.time_us, next.time_us)];
-            columns.extend((0..8).map(|k| format!("{}{UNIT}{}", first.fields[k], next.fields[k])));
-            columns.push(format!("{}{UNIT}{}", first.prev_hash.to_hex(), next.prev_hash.to_hex()));
-            columns.push(format!("{}{UNIT}{}", first.hash.to_hex(), next.hash.to_hex()));
+            let mut columns: Vec<String> = vec![format!(concat!("{}", unit!(), "{}"), first.time_us, next.time_us)];
+            columns.extend((0..8).map(|k| format!(concat!("{}", unit!(), "{}"), first.fields[k], next.fields[k])));
+            columns.push(format!(concat!("{}", unit!(), "{}"), first.prev_hash.to_hex(), next.prev_hash.to_hex()));
+            columns.push(format!(concat!("{}", unit!(), "{}"), first.hash.to_hex(), next.hash.to_hex()));
             columns
         };
         let check = |columns: &[String], count: i64| {
@@ -816,7 +834,7 @@ mod tests {
         assert!(!check(&good, 3), "a count that is not the range's");
         // A value holding the separator adds a piece: refused, not misread.
         let mut sneaky = fields;
-        sneaky[2] = "riley@example.com\u{1f}mallory@example.com";
+        sneaky[2] = concat!("riley@example.com", unit!(), "mallory@example.com");
         assert!(!check(&chain(sneaky), 2));
         let mut missing = good.clone();
         missing[3] = fields[1].to_string();

@@ -5,8 +5,9 @@
 //! `jsonb_to_recordset` on PostgreSQL, so a page of 1,000 records costs one round trip instead of
 //! a thousand. (`jsonb_each`, not `json_each`: it hands each row object to `->>` in SQLite's
 //! binary form, where `json_each` turned every object back into text for `->>` to parse again —
-//! a fifth of a full sync's time in the store.) Sync should write a page, then advance its [`Watermark`]: a crash in between only
-//! means the page is fetched again (every write here is an idempotent upsert).
+//! a fifth of a full sync's time in the store.) Sync should write a page, then advance its
+//! [`Watermark`]: a crash in between only means the page is fetched again (every write here is
+//! an idempotent upsert).
 //!
 //! Deletions are reflected two ways: `remove_*` for records the service says are gone (System Log
 //! events, `sys_deleted` rows), and `retain_*` after a full listing, which removes every cached
